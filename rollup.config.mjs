@@ -1,0 +1,91 @@
+// One build for every package: ESM + CJS + declarations, plus the core's global
+// script-tag build. Run from the repository root: `pnpm build`.
+import { readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import nodeResolve from '@rollup/plugin-node-resolve';
+import terser from '@rollup/plugin-terser';
+import { dts } from 'rollup-plugin-dts';
+import esbuild from 'rollup-plugin-esbuild';
+
+const target = 'es2022';
+
+/** Everything a package depends on stays an import in its npm build. */
+function externalsOf(dir) {
+  const pkg = JSON.parse(readFileSync(`${dir}/package.json`, 'utf8'));
+  const names = [
+    ...Object.keys(pkg.dependencies ?? {}),
+    ...Object.keys(pkg.peerDependencies ?? {}),
+    ...builtinModules,
+  ];
+  return (id) => id.startsWith('node:') || names.some((n) => id === n || id.startsWith(`${n}/`));
+}
+
+/**
+ * @param {string} name package folder under packages/
+ * @param {{ banner?: string, entries?: Record<string, string>, types?: Record<string, string> }} [extra]
+ */
+function packageBuild(name, extra = {}) {
+  const dir = `packages/${name}`;
+  const external = externalsOf(dir);
+  const input = extra.entries ?? { index: `${dir}/src/index.ts` };
+  const banner = extra.banner;
+  return [
+    {
+      input,
+      external,
+      plugins: [esbuild({ target, tsconfig: `${dir}/tsconfig.json` })],
+      // A module-level directive such as 'use client' is dropped by rollup; the banner restores it.
+      onwarn(warning, warn) {
+        if (warning.code === 'MODULE_LEVEL_DIRECTIVE') return;
+        warn(warning);
+      },
+      output: [
+        { dir: `${dir}/dist`, format: 'es', entryFileNames: '[name].js', banner },
+        {
+          dir: `${dir}/dist`,
+          format: 'cjs',
+          entryFileNames: '[name].cjs',
+          banner,
+          exports: 'named',
+        },
+      ],
+    },
+    {
+      input: extra.types ?? { index: `${dir}/src/index.ts` },
+      external,
+      plugins: [dts({ tsconfig: `${dir}/tsconfig.json` })],
+      output: [
+        { dir: `${dir}/dist`, format: 'es', entryFileNames: '[name].d.ts' },
+        { dir: `${dir}/dist`, format: 'es', entryFileNames: '[name].d.cts' },
+      ],
+    },
+  ];
+}
+
+/** `<script src="tidewire.min.js">` → `window.Tidewire`, dependencies bundled in. */
+const globalBuild = {
+  input: 'packages/core/src/index.ts',
+  plugins: [
+    nodeResolve({ browser: true }),
+    esbuild({ target: 'es2019', tsconfig: 'packages/core/tsconfig.json' }),
+  ],
+  output: {
+    file: 'packages/core/dist/tidewire.min.js',
+    format: 'iife',
+    name: 'Tidewire',
+    plugins: [terser({ ecma: 2019, compress: { passes: 2 } })],
+  },
+};
+
+export default [
+  ...packageBuild('core', {
+    entries: { index: 'packages/core/src/index.ts', protocol: 'packages/core/src/protocol.ts' },
+    types: { index: 'packages/core/src/index.ts', protocol: 'packages/core/src/protocol.ts' },
+  }),
+  globalBuild,
+  ...packageBuild('react', { banner: "'use client';" }),
+  ...packageBuild('vue'),
+  ...packageBuild('server', {
+    entries: { index: 'packages/server/src/index.ts', bin: 'packages/server/src/bin.ts' },
+  }),
+];

@@ -1,0 +1,68 @@
+// Size budgets, measured on the built files: each entry is bundled the way an
+// app would consume it (framework and core external where they are the user's
+// own dependency), minified with terser, then gzip- and brotli-compressed.
+// Exits non-zero when any budget is exceeded.
+import { readFileSync } from 'node:fs';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import nodeResolve from '@rollup/plugin-node-resolve';
+import { rollup } from 'rollup';
+import { minify } from 'terser';
+
+const KB = 1024;
+const budgets = [
+  { name: '@tidewire/core (whole)', file: 'packages/core/dist/index.js', limit: 7 * KB },
+  {
+    name: '@tidewire/core (global build)',
+    file: 'packages/core/dist/tidewire.min.js',
+    limit: 7.5 * KB,
+    bundled: true,
+  },
+  {
+    name: '@tidewire/react (without core, react)',
+    file: 'packages/react/dist/index.js',
+    limit: 1.5 * KB,
+  },
+  {
+    name: '@tidewire/vue (without core, vue)',
+    file: 'packages/vue/dist/index.js',
+    limit: 1.5 * KB,
+  },
+];
+
+const external = (id) => /^(react|react-dom|vue|@tidewire\/core)(\/|$)/.test(id);
+
+async function measure({ file, bundled }) {
+  let code = readFileSync(file, 'utf8');
+  if (!bundled) {
+    const bundle = await rollup({
+      input: file,
+      external,
+      plugins: [nodeResolve()],
+      logLevel: 'silent',
+    });
+    const { output } = await bundle.generate({ format: 'es' });
+    await bundle.close();
+    code = (await minify(output[0].code, { module: true, compress: { passes: 2 } })).code ?? '';
+  }
+  return {
+    min: Buffer.byteLength(code),
+    gzip: gzipSync(code, { level: 9 }).length,
+    brotli: brotliCompressSync(code, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
+  };
+}
+
+const fmt = (n) => `${(n / KB).toFixed(2)} KB`;
+let failed = false;
+console.log('size budgets (min+gzip):');
+for (const b of budgets) {
+  const s = await measure(b);
+  const ok = s.gzip <= b.limit;
+  failed ||= !ok;
+  console.log(
+    `  ${ok ? 'ok  ' : 'FAIL'} ${b.name.padEnd(40)} ${fmt(s.gzip).padStart(9)} gzip  ${fmt(s.brotli).padStart(9)} brotli  ${fmt(s.min).padStart(9)} min   budget ${fmt(b.limit)}`,
+  );
+}
+if (failed) {
+  console.error('size budget exceeded');
+  process.exit(1);
+}
