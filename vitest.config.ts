@@ -23,7 +23,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           environment: 'node',
-          include: ['packages/*/test/**/*.int.test.{ts,tsx}'],
+          include: ['packages/*/test/**/*.int.test.{ts,tsx}', 'testing/**/*.int.test.ts'],
           testTimeout: 20_000,
           hookTimeout: 20_000,
         },
