@@ -1,0 +1,18 @@
+import type { ConnectionRegistry } from './connections.js';
+import type { Hub } from './hub.js';
+import type { ResolvedOptions } from './options.js';
+
+/** What the endpoint handlers share. */
+export interface ServerContext<P> {
+  readonly options: ResolvedOptions<P>;
+  readonly hub: Hub;
+  readonly connections: ConnectionRegistry;
+  /** True once `close()` was called: new requests get 503 `shutting_down`. */
+  isClosing(): boolean;
+  /** Publishes an accepted event and tells `onPublish`. */
+  publish(
+    event: { channel: string; event: string; dataJson: string; data: unknown },
+    principal: P | undefined,
+    source: 'server' | 'http' | 'websocket',
+  ): string;
+}

@@ -1,0 +1,35 @@
+export {
+  AuthError,
+  type AuthErrorCode,
+  type Authenticate,
+  type Authorize,
+  type AuthResult,
+  isAuthError,
+} from './auth.js';
+export type { CorsOptions } from './cors.js';
+export type { Logger } from './logger.js';
+export type {
+  HistoryOptions,
+  LimitOptions,
+  PublishContext,
+  PublishRate,
+  TidewireServerOptions,
+} from './options.js';
+export { isPublishError, PublishError, type PublishErrorCode } from './publish-error.js';
+export {
+  createTidewireServer,
+  type DisconnectOptions,
+  type PublishOptions,
+  type PublishResult,
+  type ServerStats,
+  type TidewireServer,
+} from './server.js';
+export type {
+  ChannelHistoryInfo,
+  HistoryEntry,
+  HistoryStore,
+  NewEvent,
+  Replay,
+} from './store/history-store.js';
+export { createMemoryStore, type MemoryStoreOptions } from './store/memory.js';
+export type { TimerHandle, Timers } from './timers.js';

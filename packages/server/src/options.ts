@@ -1,0 +1,188 @@
+import type { IncomingMessage } from 'node:http';
+import type { Authenticate, Authorize } from './auth.js';
+import type { CorsOptions } from './cors.js';
+import type { Logger } from './logger.js';
+import type { HistoryStore } from './store/history-store.js';
+import { createMemoryStore } from './store/memory.js';
+import { systemTimers, type Timers } from './timers.js';
+
+/** Token-bucket settings for publishes. */
+export interface PublishRate {
+  /** Tokens added per second. @default 100 */
+  perSecond?: number;
+  /** Bucket size: the largest burst allowed. @default 200 */
+  burst?: number;
+}
+
+/** Per-connection limits. Every field is optional. */
+export interface LimitOptions {
+  /** Channels one connection may subscribe to at once. @default 100 */
+  maxChannelsPerConnection?: number;
+  /** Largest incoming WebSocket frame in bytes; bigger frames close the socket with 1009. @default 65536 */
+  maxFrameBytes?: number;
+  /** Largest `POST {path}/publish` body in bytes (413 `too_large`). @default 65536 */
+  maxBodyBytes?: number;
+  /** Largest serialized `data` of one event in bytes, on every publish path. @default 65536 */
+  maxDataBytes?: number;
+  /** Bytes queued for one connection before it is dropped as a slow consumer. @default 1048576 */
+  sendBufferBytes?: number;
+  /** Publishes per connection. @default { perSecond: 100, burst: 200 } */
+  publishRate?: PublishRate;
+}
+
+/** How much history the default memory store keeps per channel. */
+export interface HistoryOptions {
+  /** Newest events kept per channel. @default 1000 */
+  maxEvents?: number;
+  /** Events older than this many milliseconds are dropped. @default 600000 */
+  maxAgeMs?: number;
+}
+
+/** What `onPublish` receives after an event was accepted. */
+export interface PublishContext<P> {
+  channel: string;
+  id: string;
+  event: string;
+  data: unknown;
+  /** Who published: `undefined` for {@link TidewireServer.publish}. */
+  principal: P | undefined;
+  source: 'server' | 'http' | 'websocket';
+}
+
+/**
+ * Options of {@link createTidewireServer}.
+ * @typeParam P the principal type returned by `authenticate`.
+ */
+export interface TidewireServerOptions<P = unknown> {
+  /** Base path; endpoints are `{path}/sse`, `{path}/ws` and `{path}/publish`. @default '/tidewire' */
+  path?: string;
+  /**
+   * Turns a bearer token (and the request, for cookies) into a principal.
+   * Return `null`/`undefined` or throw `new AuthError('unauthorized')` to refuse with 401 / 4401,
+   * throw `new AuthError('token_expired')` for an expired token, `new AuthError('forbidden')` for
+   * a refusal the client must not retry (403 / 4403).
+   * @default everyone is allowed, with an `undefined` principal
+   */
+  authenticate?: Authenticate<P>;
+  /** Whether a principal may subscribe to or publish on a channel. A throw counts as `false`. @default allow */
+  authorize?: Authorize<P>;
+  /** Which cross-origin pages may connect. @default same-origin only */
+  cors?: CorsOptions;
+  /** Milliseconds between heartbeats (SSE comment, WebSocket `ping` frame and protocol ping). @default 15000 */
+  heartbeatMs?: number;
+  /** Reconnection delay suggested to SSE clients in the `retry:` line. @default 1000 */
+  retryMs?: number;
+  /** Milliseconds a WebSocket may take to send its `auth` frame (then 4408). @default 10000 */
+  authTimeoutMs?: number;
+  /** How long before expiry a WebSocket is sent `refresh`. @default 30000 */
+  tokenRefreshLeadMs?: number;
+  /** Limits of the default memory store; ignored when `store` is given. */
+  history?: HistoryOptions;
+  /** Per-connection limits. */
+  limits?: LimitOptions;
+  /**
+   * Where history lives. Pass the same store to a new server to restart with its history and epoch.
+   * @default createMemoryStore(history)
+   */
+  store?: HistoryStore;
+  /** Called after every accepted publish. Exceptions are logged and ignored. */
+  onPublish?: (ctx: PublishContext<P>) => void;
+  /** Receives hook failures and dropped connections. @default errors to `console.error` */
+  logger?: Logger;
+  /** Timer functions, for tests. @default the global timers */
+  timers?: Timers;
+  /** Clock in milliseconds since the epoch. @default () => Date.now() */
+  now?: () => number;
+}
+
+/** Options with every default applied. */
+export interface ResolvedOptions<P> {
+  path: string;
+  authenticate: Authenticate<P>;
+  authorize: Authorize<P>;
+  cors: CorsOptions | undefined;
+  heartbeatMs: number;
+  retryMs: number;
+  authTimeoutMs: number;
+  tokenRefreshLeadMs: number;
+  limits: {
+    maxChannelsPerConnection: number;
+    maxFrameBytes: number;
+    maxBodyBytes: number;
+    maxDataBytes: number;
+    sendBufferBytes: number;
+    publishRate: { perSecond: number; burst: number };
+  };
+  store: HistoryStore;
+  onPublish: ((ctx: PublishContext<P>) => void) | undefined;
+  logger: Logger;
+  timers: Timers;
+  now: () => number;
+}
+
+const defaultLogger: Logger = {
+  warn: () => {},
+  error: (message, details) => console.error(`[tidewire] ${message}`, details ?? ''),
+};
+
+/** Applies defaults; `??` everywhere so that 0 stays a valid value. */
+export function resolveOptions<P>(options: TidewireServerOptions<P>): ResolvedOptions<P> {
+  const {
+    path = '/tidewire',
+    authenticate = (_token: string | undefined, _req: IncomingMessage) => ({
+      principal: undefined as P,
+    }),
+    authorize = () => true,
+    cors,
+    heartbeatMs = 15_000,
+    retryMs = 1_000,
+    authTimeoutMs = 10_000,
+    tokenRefreshLeadMs = 30_000,
+    history = {},
+    limits = {},
+    onPublish,
+    logger = defaultLogger,
+    timers = systemTimers,
+    now = () => Date.now(),
+  } = options;
+  const store =
+    options.store ??
+    createMemoryStore({
+      maxEvents: history.maxEvents ?? 1000,
+      maxAgeMs: history.maxAgeMs ?? 600_000,
+      now,
+    });
+  return {
+    path: normalizePath(path),
+    authenticate,
+    authorize,
+    cors,
+    heartbeatMs,
+    retryMs,
+    authTimeoutMs,
+    tokenRefreshLeadMs,
+    limits: {
+      maxChannelsPerConnection: limits.maxChannelsPerConnection ?? 100,
+      maxFrameBytes: limits.maxFrameBytes ?? 65_536,
+      maxBodyBytes: limits.maxBodyBytes ?? 65_536,
+      maxDataBytes: limits.maxDataBytes ?? 65_536,
+      sendBufferBytes: limits.sendBufferBytes ?? 1 << 20,
+      publishRate: {
+        perSecond: limits.publishRate?.perSecond ?? 100,
+        burst: limits.publishRate?.burst ?? 200,
+      },
+    },
+    store,
+    onPublish,
+    logger,
+    timers,
+    now,
+  };
+}
+
+/** `'tidewire/'` → `'/tidewire'`; `'/'` → `''`. */
+function normalizePath(path: string): string {
+  const trimmed = path.replace(/\/+$/, '');
+  if (trimmed === '') return '';
+  return trimmed.startsWith('/') ? trimmed : `/${trimmed}`;
+}

@@ -1,0 +1,286 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { DEFAULT_EVENT_TYPE } from '@tidewire/core/protocol';
+import { WebSocketServer } from 'ws';
+import { createConnectionRegistry } from './connections.js';
+import type { ServerContext } from './context.js';
+import { checkOrigin, corsHeaders, preflightHeaders } from './cors.js';
+import { type HttpFailure, rejectUpgrade, sendFailure } from './http-response.js';
+import { createHub } from './hub.js';
+import { isValidChannel, isValidEventType, serializeData } from './limits.js';
+import { resolveOptions, type TidewireServerOptions } from './options.js';
+import { PublishError } from './publish-error.js';
+import { type BucketsBySocket, handlePublish } from './publish-http.js';
+import { handleSse } from './sse.js';
+import { serveWebSocket } from './websocket.js';
+
+/** Options of {@link TidewireServer.publish}. */
+export interface PublishOptions {
+  /** The application event type. @default 'message' */
+  type?: string;
+}
+
+/** What {@link TidewireServer.publish} returns. */
+export interface PublishResult {
+  /** The id (position) the event received. */
+  id: string;
+}
+
+/** Counters returned by {@link TidewireServer.stats}. */
+export interface ServerStats {
+  connections: { sse: number; websocket: number };
+  /** Channel subscriptions across all connections. */
+  subscriptions: number;
+  /** Every channel with subscribers or history. */
+  channels: Record<string, { subscribers: number; lastId?: string; history: number }>;
+}
+
+/** Options of {@link TidewireServer.disconnectAll}. */
+export interface DisconnectOptions {
+  /**
+   * `true`: end SSE streams and close WebSockets with 1001. `false`: destroy every
+   * socket at once, as a network failure would.
+   * @default false
+   */
+  graceful?: boolean;
+}
+
+/** A Tidewire server: endpoints, publishing, stats and lifecycle. */
+export interface TidewireServer {
+  /**
+   * Serves `{path}/*` requests and WebSocket upgrades of an `http.Server`. Other paths go
+   * to the server's own request listeners. Returns the disposer that detaches it.
+   */
+  attach(server: Server): () => void;
+  /** Connect/Express middleware: serves `{path}/*`, calls `next()` for anything else. */
+  handleRequest(req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void): void;
+  /** Serves a WebSocket upgrade. Returns false (and leaves the socket alone) outside `{path}`. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  /**
+   * Publishes an event to every subscriber of `channel` and keeps it in history.
+   * @throws {PublishError} for an invalid channel or type, data without a JSON form, or too large.
+   */
+  publish(channel: string, data: unknown, options?: PublishOptions): PublishResult;
+  /** Connections, subscriptions and channels right now. */
+  stats(): ServerStats;
+  /** Drops every connection without stopping the server. Returns how many were dropped. */
+  disconnectAll(options?: DisconnectOptions): number;
+  /** `false` refuses WebSocket upgrades with 503, so that clients fall back to SSE. */
+  setWebSocketEnabled(enabled: boolean): void;
+  /** Ends every stream, closes every socket with 1001 and clears every timer. Idempotent. */
+  close(): Promise<void>;
+}
+
+type Endpoint = 'sse' | 'ws' | 'publish' | 'unknown';
+
+/**
+ * Creates a Tidewire server. It does not listen by itself: attach it to an
+ * `http.Server` or mount `handleRequest`/`handleUpgrade`.
+ * @example
+ * const tw = createTidewireServer({ authenticate: async (token) => verify(token) });
+ * const server = http.createServer();
+ * tw.attach(server);
+ * server.listen(8080);
+ * tw.publish('prices', { price: 101.5 }, { type: 'tick' });
+ */
+export function createTidewireServer<P = unknown>(
+  options: TidewireServerOptions<P> = {},
+): TidewireServer {
+  const resolved = resolveOptions(options);
+  const { logger, limits } = resolved;
+  const hub = createHub(resolved.store, logger);
+  const connections = createConnectionRegistry();
+  const buckets: BucketsBySocket = new WeakMap();
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: limits.maxFrameBytes,
+    perMessageDeflate: false,
+    clientTracking: false,
+  });
+  let closing: Promise<void> | undefined;
+  let isClosing = false;
+  let webSocketEnabled = true;
+
+  const ctx: ServerContext<P> = {
+    options: resolved,
+    hub,
+    connections,
+    isClosing: () => isClosing,
+    publish({ channel, event, dataJson, data }, principal, source) {
+      const { id } = hub.publish({ channel, event, dataJson });
+      try {
+        resolved.onPublish?.({ channel, id, event, data, principal, source });
+      } catch (error) {
+        logger.error('onPublish hook threw', { channel, error: String(error) });
+      }
+      return id;
+    },
+  };
+
+  /** Which endpoint a URL names, or undefined when it is outside `path`. */
+  const endpointOf = (req: IncomingMessage): Endpoint | undefined => {
+    const raw = (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/';
+    const pathname = raw.split('?', 1)[0] ?? '/';
+    const base = resolved.path;
+    if (pathname !== base && !pathname.startsWith(`${base}/`)) return undefined;
+    const rest = pathname.slice(base.length);
+    if (rest === '/sse' || rest === '/ws' || rest === '/publish') return rest.slice(1) as Endpoint;
+    return 'unknown';
+  };
+
+  const route = (req: IncomingMessage, res: ServerResponse): boolean => {
+    const endpoint = endpointOf(req);
+    if (endpoint === undefined) return false;
+    const verdict = checkOrigin(req, resolved.cors);
+    if (verdict.kind === 'refused') {
+      sendFailure(res, { status: 403, code: 'origin_not_allowed', message: 'origin not allowed' });
+      return true;
+    }
+    const headers = corsHeaders(verdict);
+    const fail = (failure: HttpFailure): void => sendFailure(res, failure, headers);
+    if (req.method === 'OPTIONS') {
+      const extra = verdict.kind === 'allowed' ? preflightHeaders : {};
+      res.writeHead(204, { ...headers, ...extra, Allow: 'GET, POST, OPTIONS' });
+      res.end();
+      return true;
+    }
+    if (isClosing) {
+      fail({ status: 503, code: 'shutting_down', message: 'the server is closing' });
+      return true;
+    }
+    const expected = endpoint === 'publish' ? 'POST' : 'GET';
+    if (endpoint === 'unknown') {
+      fail({ status: 404, code: 'not_found', message: 'no such endpoint' });
+    } else if (req.method !== expected) {
+      fail({
+        status: 405,
+        code: 'method_not_allowed',
+        message: `use ${expected}`,
+        headers: { Allow: `${expected}, OPTIONS` },
+      });
+    } else if (endpoint === 'ws') {
+      fail({ status: 400, code: 'bad_request', message: 'a WebSocket upgrade is required' });
+    } else {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const work =
+        endpoint === 'sse'
+          ? handleSse(ctx, req, res, url, headers)
+          : handlePublish(ctx, req, res, headers, buckets);
+      work.catch((error: unknown) => {
+        logger.error('request failed', { endpoint, error: String(error) });
+        if (!res.headersSent) res.writeHead(500).end();
+        else res.destroy();
+      });
+    }
+    return true;
+  };
+
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): boolean => {
+    const endpoint = endpointOf(req);
+    if (endpoint === undefined) return false;
+    if (endpoint !== 'ws') {
+      rejectUpgrade(socket, { status: 404, code: 'not_found', message: 'no such endpoint' });
+    } else if (checkOrigin(req, resolved.cors).kind === 'refused') {
+      rejectUpgrade(socket, {
+        status: 403,
+        code: 'origin_not_allowed',
+        message: 'origin not allowed',
+      });
+    } else if (isClosing || !webSocketEnabled) {
+      const message = isClosing ? 'the server is closing' : 'WebSocket is disabled';
+      rejectUpgrade(socket, {
+        status: 503,
+        code: 'shutting_down',
+        message,
+        headers: { 'Retry-After': '1' },
+      });
+    } else {
+      wss.handleUpgrade(req, socket, head, (ws) => serveWebSocket(ctx, ws, req));
+    }
+    return true;
+  };
+
+  return {
+    attach(server) {
+      const originals = server.listeners('request') as Array<
+        (req: IncomingMessage, res: ServerResponse) => void
+      >;
+      server.removeAllListeners('request');
+      const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+        if (route(req, res)) return;
+        if (originals.length === 0) {
+          sendFailure(res, { status: 404, code: 'not_found', message: 'no such endpoint' });
+        }
+        for (const listener of originals) listener.call(server, req, res);
+      };
+      const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+        if (upgrade(req, socket, head)) return;
+        // Another upgrade listener may serve this path; when there is none, answer it.
+        if (server.listenerCount('upgrade') === 1) {
+          rejectUpgrade(socket, { status: 404, code: 'not_found', message: 'no such endpoint' });
+        }
+      };
+      server.on('request', onRequest);
+      server.on('upgrade', onUpgrade);
+      return () => {
+        server.off('request', onRequest);
+        server.off('upgrade', onUpgrade);
+        for (const listener of originals) server.on('request', listener);
+      };
+    },
+    handleRequest(req, res, next) {
+      if (!route(req, res)) next?.();
+    },
+    handleUpgrade: upgrade,
+    publish(channel, data, publishOptions = {}) {
+      const { type = DEFAULT_EVENT_TYPE } = publishOptions;
+      if (!isValidChannel(channel))
+        throw new PublishError('invalid_channel', 'invalid channel name');
+      if (!isValidEventType(type)) throw new PublishError('bad_request', 'invalid event type');
+      const dataJson = serializeData(data);
+      if (dataJson === undefined) throw new PublishError('bad_request', 'data has no JSON form');
+      if (Buffer.byteLength(dataJson) > limits.maxDataBytes) {
+        throw new PublishError('too_large', 'data is too large');
+      }
+      if (isClosing) throw new PublishError('shutting_down', 'the server is closing');
+      return { id: ctx.publish({ channel, event: type, dataJson, data }, undefined, 'server') };
+    },
+    stats() {
+      const channels: ServerStats['channels'] = {};
+      const names = new Set([...hub.activeChannels(), ...hub.store.channels()]);
+      for (const name of names) {
+        const { size, lastId } = hub.store.info(name);
+        channels[name] = {
+          subscribers: hub.subscriberCount(name),
+          history: size,
+          ...(lastId === undefined ? {} : { lastId }),
+        };
+      }
+      return {
+        connections: {
+          sse: connections.count('sse'),
+          websocket: connections.count('websocket'),
+        },
+        subscriptions: hub.subscriptionCount(),
+        channels,
+      };
+    },
+    disconnectAll({ graceful = false } = {}) {
+      const all = connections.all();
+      for (const connection of all) connection.end(graceful ? 'graceful' : 'abort');
+      return all.length;
+    },
+    setWebSocketEnabled(enabled) {
+      webSocketEnabled = enabled;
+    },
+    close() {
+      isClosing = true;
+      closing ??= (async () => {
+        for (const connection of connections.all()) connection.end('graceful');
+        await connections.drained();
+        await new Promise<void>((resolve) => wss.close(() => resolve()));
+      })();
+      return closing;
+    },
+  };
+}

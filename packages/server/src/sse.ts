@@ -1,0 +1,217 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ErrorFrame, ServerFrame } from '@tidewire/core/protocol';
+import { bearerToken, runAuthenticate, runAuthorize } from './auth.js';
+import type { EndMode } from './connections.js';
+import type { ServerContext } from './context.js';
+import { type HttpFailure, sendFailure, unauthorizedHeaders } from './http-response.js';
+import { OutgoingEvent, type Subscriber } from './hub.js';
+import { isValidChannel } from './limits.js';
+import type { HistoryEntry } from './store/history-store.js';
+import { scheduleAt } from './timers.js';
+
+/** A channel of the stream and the position it resumes from. */
+interface RequestedChannel {
+  channel: string;
+  since: string | undefined;
+}
+
+const PING = Buffer.from(': ping\n\n');
+
+const sseHeaders = {
+  'Content-Type': 'text/event-stream; charset=utf-8',
+  'Cache-Control': 'no-cache, no-transform',
+  'X-Accel-Buffering': 'no',
+  Connection: 'keep-alive',
+};
+
+/**
+ * Parses `?channel=a&channel=b@<position>` plus `Last-Event-ID`.
+ * Repeated channels keep their last position.
+ */
+export function parseSseChannels(
+  url: URL,
+  lastEventId: string | undefined,
+  maxChannels: number,
+): { ok: true; channels: RequestedChannel[] } | { ok: false; failure: HttpFailure } {
+  const params = url.searchParams.getAll('channel');
+  if (params.length === 0) {
+    return { ok: false, failure: badRequest('bad_request', 'at least one channel is required') };
+  }
+  const byName = new Map<string, string | undefined>();
+  for (const param of params) {
+    const at = param.indexOf('@');
+    const channel = at === -1 ? param : param.slice(0, at);
+    const position = at === -1 ? undefined : param.slice(at + 1);
+    if (!isValidChannel(channel)) {
+      return { ok: false, failure: badRequest('invalid_channel', 'invalid channel name') };
+    }
+    if (position === '') {
+      return { ok: false, failure: badRequest('bad_request', `empty position for ${channel}`) };
+    }
+    byName.set(channel, position ?? byName.get(channel));
+  }
+  if (byName.size > maxChannels) {
+    return {
+      ok: false,
+      failure: badRequest('too_many_channels', `at most ${maxChannels} channels per stream`),
+    };
+  }
+  const fallback = lastEventId === '' ? undefined : lastEventId;
+  const channels = [...byName].map(([channel, since]) => ({ channel, since: since ?? fallback }));
+  return { ok: true, channels };
+}
+
+/** Serves `GET {path}/sse`. Origin and method were checked by the router. */
+export async function handleSse<P>(
+  ctx: ServerContext<P>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  headers: Record<string, string>,
+): Promise<void> {
+  const { options } = ctx;
+  const lastEventId = req.headers['last-event-id'];
+  const parsed = parseSseChannels(
+    url,
+    Array.isArray(lastEventId) ? lastEventId[0] : lastEventId,
+    options.limits.maxChannelsPerConnection,
+  );
+  if (!parsed.ok) return sendFailure(res, parsed.failure, headers);
+
+  const auth = await runAuthenticate(
+    options.authenticate,
+    bearerToken(req),
+    req,
+    options.now(),
+    options.logger,
+  );
+  if (!auth.ok) {
+    const status = auth.code === 'forbidden' ? 403 : 401;
+    const extra = status === 401 ? unauthorizedHeaders : {};
+    return sendFailure(
+      res,
+      { status, code: auth.code, message: auth.message, headers: extra },
+      headers,
+    );
+  }
+  const verdicts = await Promise.all(
+    parsed.channels.map((c) =>
+      runAuthorize(options.authorize, auth.principal, c.channel, 'subscribe', options.logger),
+    ),
+  );
+  if (res.destroyed || res.writableEnded) return;
+  if (ctx.isClosing()) {
+    return sendFailure(
+      res,
+      { status: 503, code: 'shutting_down', message: 'the server is closing' },
+      headers,
+    );
+  }
+  const allowed = parsed.channels.filter((_, i) => verdicts[i]);
+  const refused = parsed.channels.filter((_, i) => !verdicts[i]);
+  openStream(ctx, res, headers, allowed, refused, auth.expiresAt);
+}
+
+/** Writes the head of the stream and joins the channels, all in one synchronous step. */
+function openStream<P>(
+  ctx: ServerContext<P>,
+  res: ServerResponse,
+  headers: Record<string, string>,
+  allowed: RequestedChannel[],
+  refused: RequestedChannel[],
+  expiresAt: number | undefined,
+): void {
+  const { options, hub } = ctx;
+  const { timers, now } = options;
+  const limit = options.limits.sendBufferBytes;
+  let open = true;
+  // The replay may be larger than the send buffer; it is allowed on top of it until
+  // the first drain, so that a long resume is not mistaken for a slow consumer.
+  let budget = limit;
+
+  const write = (chunk: Buffer | string): void => {
+    if (!open) return;
+    res.write(chunk);
+    if (res.writableLength > budget) {
+      options.logger.warn('slow SSE consumer dropped', { buffered: res.writableLength });
+      end('abort');
+    }
+  };
+  const frame = (value: ServerFrame): string => `data: ${JSON.stringify(value)}\n\n`;
+
+  const disposers: Array<() => void> = [];
+  const cleanup = (): void => {
+    open = false;
+    for (const dispose of disposers.splice(0)) dispose();
+  };
+  const end = (mode: EndMode): void => {
+    if (!open) return;
+    cleanup();
+    if (mode === 'abort') res.destroy();
+    else res.end();
+  };
+
+  res.writeHead(200, { ...headers, ...sseHeaders });
+  res.socket?.setNoDelay(true);
+  res.flushHeaders();
+  res.on('close', cleanup);
+  res.on('error', cleanup);
+  disposers.push(ctx.connections.add({ transport: 'sse', end }));
+
+  const head: string[] = [`retry: ${options.retryMs}\n\n`, ': ping\n\n'];
+  head.push(
+    frame({
+      type: 'welcome',
+      epoch: hub.store.epoch,
+      heartbeat: options.heartbeatMs,
+      ...(expiresAt === undefined ? {} : { expiresIn: Math.max(0, expiresAt - now()) }),
+    }),
+  );
+  for (const { channel } of allowed) head.push(frame({ type: 'subscribed', channel }));
+  for (const { channel } of refused) {
+    const error: ErrorFrame = {
+      type: 'error',
+      code: 'forbidden',
+      message: 'not allowed to subscribe',
+      channel,
+    };
+    head.push(frame(error));
+  }
+  const replay: HistoryEntry[] = [];
+  for (const { channel, since } of allowed) {
+    if (since === undefined) continue;
+    const { gap, entries } = hub.store.read(channel, since);
+    if (gap !== undefined) head.push(frame({ type: 'gap', channel, reason: gap }));
+    replay.push(...entries);
+  }
+  // Several channels' replays become one stream in id order, so that the stream's
+  // last event id is a correct resume position for every channel.
+  replay.sort((a, b) => a.seq - b.seq);
+
+  const subscriber: Subscriber = { deliver: (event) => write(event.sse) };
+  for (const { channel } of allowed) disposers.push(hub.join(channel, subscriber));
+
+  const chunks = [Buffer.from(head.join('')), ...replay.map((e) => new OutgoingEvent(e).sse)];
+  budget = limit + chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+  res.once('drain', () => {
+    budget = limit;
+  });
+  res.cork();
+  for (const chunk of chunks) write(chunk);
+  res.uncork();
+
+  const heartbeat = timers.setInterval(() => write(PING), options.heartbeatMs);
+  disposers.push(() => timers.clearInterval(heartbeat));
+  if (expiresAt !== undefined) {
+    disposers.push(
+      scheduleAt(timers, now, expiresAt, () => {
+        write(frame({ type: 'error', code: 'token_expired', message: 'the credential expired' }));
+        end('graceful');
+      }),
+    );
+  }
+}
+
+function badRequest(code: HttpFailure['code'], message: string): HttpFailure {
+  return { status: 400, code, message };
+}

@@ -1,0 +1,54 @@
+import type { GapReason } from '@tidewire/core/protocol';
+
+/** One stored event. */
+export interface HistoryEntry {
+  /** Position in the store's single counter; strictly increasing across all channels. */
+  readonly seq: number;
+  /** The event id: `<epoch>-<seq>`. */
+  readonly id: string;
+  readonly channel: string;
+  readonly event: string;
+  /** The complete `event` frame as JSON, serialized once and sent as is. */
+  readonly frame: string;
+  /** When it was stored, in milliseconds since the epoch. */
+  readonly time: number;
+}
+
+/** What an `append` needs: `data` already serialized, so it is serialized only once. */
+export interface NewEvent {
+  channel: string;
+  event: string;
+  dataJson: string;
+}
+
+/** The answer to a resume request. */
+export interface Replay {
+  /** Set when the position cannot be replayed exactly; `entries` is then all that remains. */
+  readonly gap: GapReason | undefined;
+  /** Events to send, oldest first. */
+  readonly entries: readonly HistoryEntry[];
+}
+
+/** What the store knows about one channel, for `stats()`. */
+export interface ChannelHistoryInfo {
+  readonly size: number;
+  readonly lastId: string | undefined;
+}
+
+/**
+ * Where the server keeps history. Calls are synchronous, which makes "replay then
+ * live" atomic for each subscriber: nothing can be published between the read and
+ * the moment the subscriber joins the channel.
+ */
+export interface HistoryStore {
+  /** The current history epoch; part of every id. */
+  readonly epoch: string;
+  /** Assigns the next position to an event and keeps it. */
+  append(event: NewEvent): HistoryEntry;
+  /** Events of `channel` after the position `since` (all kept events and a gap when it is gone). */
+  read(channel: string, since: string): Replay;
+  /** Size and newest id of a channel's history. */
+  info(channel: string): ChannelHistoryInfo;
+  /** Channels that currently have history. */
+  channels(): Iterable<string>;
+}

@@ -1,0 +1,255 @@
+import type { IncomingMessage } from 'node:http';
+import {
+  CloseCode,
+  DEFAULT_EVENT_TYPE,
+  type ErrorCode,
+  type ServerFrame,
+} from '@tidewire/core/protocol';
+import { type RawData, WebSocket } from 'ws';
+import { runAuthenticate, runAuthorize } from './auth.js';
+import type { EndMode } from './connections.js';
+import type { ServerContext } from './context.js';
+import { OutgoingEvent, type Subscriber } from './hub.js';
+import { createTokenBucket, isValidChannel, isValidEventType, serializeData } from './limits.js';
+import { scheduleAt, type TimerHandle } from './timers.js';
+import { parseClientFrame } from './websocket-frames.js';
+
+/** A WebSocket's authentication state. */
+type WsState<P> =
+  | { status: 'awaiting_auth' }
+  | { status: 'authenticated'; principal: P }
+  | { status: 'closed' };
+
+/** How long a closing socket may take to finish the closing handshake before it is destroyed. */
+const CLOSE_GRACE_MS = 1000;
+/** Frames waiting behind a slow hook before the connection counts as flooding (close 4429). */
+const MAX_PENDING_FRAMES = 256;
+const PING_FRAME = '{"type":"ping"}';
+
+/** Runs the protocol on one accepted WebSocket. */
+export function serveWebSocket<P>(
+  ctx: ServerContext<P>,
+  ws: WebSocket,
+  req: IncomingMessage,
+): void {
+  const { options, hub } = ctx;
+  const { timers, now, logger, limits } = options;
+  let state: WsState<P> = { status: 'awaiting_auth' };
+  const subscriptions = new Map<string, () => void>();
+  const bucket = createTokenBucket({ ...limits.publishRate, now });
+  let queue: Promise<void> = Promise.resolve();
+  let pending = 0;
+  let alive = true;
+  let replayAllowance = 0;
+  let disposeExpiry = (): void => {};
+  let closeTimer: TimerHandle | undefined;
+  // A function, so that the check after an await is not narrowed away by TypeScript.
+  const isClosed = (): boolean => state.status === 'closed';
+
+  const send = (data: string | Buffer): void => {
+    if (state.status === 'closed' || ws.readyState !== WebSocket.OPEN) return;
+    ws.send(data, { binary: false });
+    if (ws.bufferedAmount > limits.sendBufferBytes + replayAllowance) {
+      logger.warn('slow WebSocket consumer dropped', { buffered: ws.bufferedAmount });
+      closeWith(CloseCode.SlowConsumer, 'slow consumer');
+    }
+  };
+  const sendFrame = (frame: ServerFrame): void => send(JSON.stringify(frame));
+  const sendError = (
+    code: ErrorCode,
+    message: string,
+    extra: { channel?: string; ref?: string } = {},
+  ) => sendFrame({ type: 'error', code, message, ...extra });
+
+  const leaveAll = (): void => {
+    for (const leave of subscriptions.values()) leave();
+    subscriptions.clear();
+  };
+  /** Stops delivering at once; the socket itself goes when the handshake ends or the grace runs out. */
+  const closeWith = (code: number, reason: string): void => {
+    if (state.status === 'closed') return;
+    state = { status: 'closed' };
+    leaveAll();
+    disposeExpiry();
+    ws.close(code, reason);
+    closeTimer = timers.setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
+  };
+  const end = (mode: EndMode): void => {
+    if (mode === 'abort') ws.terminate();
+    else closeWith(CloseCode.GoingAway, 'server shutting down');
+  };
+
+  const unregister = ctx.connections.add({ transport: 'websocket', end });
+  const authTimer = timers.setTimeout(() => {
+    if (state.status === 'awaiting_auth') closeWith(CloseCode.AuthTimeout, 'auth timeout');
+  }, options.authTimeoutMs);
+  const heartbeat = timers.setInterval(() => {
+    if (!alive) {
+      ws.terminate();
+      return;
+    }
+    alive = false;
+    ws.ping();
+    if (state.status === 'authenticated') send(PING_FRAME);
+    if (ws.bufferedAmount <= limits.sendBufferBytes) replayAllowance = 0;
+  }, options.heartbeatMs);
+
+  ws.on('pong', () => {
+    alive = true;
+  });
+  ws.on('error', (error) => logger.warn('WebSocket error', { error: error.message }));
+  ws.on('close', () => {
+    state = { status: 'closed' };
+    leaveAll();
+    disposeExpiry();
+    timers.clearTimeout(authTimer);
+    timers.clearInterval(heartbeat);
+    if (closeTimer !== undefined) timers.clearTimeout(closeTimer);
+    unregister();
+  });
+  ws.on('message', (data: RawData, isBinary: boolean) => {
+    alive = true;
+    if (state.status === 'closed') return;
+    if (pending >= MAX_PENDING_FRAMES) {
+      closeWith(CloseCode.TooManyRequests, 'too many pending frames');
+      return;
+    }
+    pending += 1;
+    const text = isBinary ? undefined : rawToString(data);
+    queue = queue
+      .then(() => handle(text))
+      .catch((error: unknown) => {
+        logger.error('WebSocket frame handling failed', { error: String(error) });
+        closeWith(CloseCode.InternalError, 'internal error');
+      })
+      .finally(() => {
+        pending -= 1;
+      });
+  });
+
+  /** Handles one frame; frames are handled one at a time, in order. */
+  async function handle(text: string | undefined): Promise<void> {
+    if (state.status === 'closed') return;
+    const parsed = parseClientFrame(text);
+    if (state.status === 'awaiting_auth') {
+      if (!parsed.ok || parsed.frame.type !== 'auth') {
+        closeWith(CloseCode.BadRequest, 'the first frame must be auth');
+        return;
+      }
+      return authenticate(parsed.frame.token);
+    }
+    if (!parsed.ok) return sendError(parsed.code, parsed.message, parsed.extra);
+    const { frame } = parsed;
+    switch (frame.type) {
+      case 'auth':
+        return authenticate(frame.token);
+      case 'subscribe':
+        return subscribe(frame.channel, frame.since);
+      case 'unsubscribe':
+        subscriptions.get(frame.channel)?.();
+        subscriptions.delete(frame.channel);
+        return;
+      case 'publish':
+        return publish(frame.ref, frame.channel, frame.event ?? DEFAULT_EVENT_TYPE, frame.data);
+    }
+  }
+
+  async function authenticate(token: string | undefined): Promise<void> {
+    const auth = await runAuthenticate(options.authenticate, token, req, now(), logger);
+    if (isClosed()) return;
+    if (!auth.ok) {
+      const code = auth.code === 'forbidden' ? CloseCode.Forbidden : CloseCode.Unauthorized;
+      closeWith(code, auth.code);
+      return;
+    }
+    timers.clearTimeout(authTimer);
+    state = { status: 'authenticated', principal: auth.principal };
+    disposeExpiry();
+    disposeExpiry = armExpiry(auth.expiresAt);
+    sendFrame({
+      type: 'welcome',
+      epoch: hub.store.epoch,
+      heartbeat: options.heartbeatMs,
+      ...(auth.expiresAt === undefined ? {} : { expiresIn: Math.max(0, auth.expiresAt - now()) }),
+    });
+  }
+
+  /** `refresh` ahead of expiry, close 4401 at expiry. */
+  function armExpiry(expiresAt: number | undefined): () => void {
+    if (expiresAt === undefined) return () => {};
+    const refreshAt = Math.max(now(), expiresAt - options.tokenRefreshLeadMs);
+    const offRefresh = scheduleAt(timers, now, refreshAt, () =>
+      sendFrame({ type: 'refresh', expiresIn: Math.max(0, expiresAt - now()) }),
+    );
+    const offExpiry = scheduleAt(timers, now, expiresAt, () =>
+      closeWith(CloseCode.Unauthorized, 'token_expired'),
+    );
+    return () => {
+      offRefresh();
+      offExpiry();
+    };
+  }
+
+  async function subscribe(channel: string, since: string | undefined): Promise<void> {
+    if (!isValidChannel(channel))
+      return sendError('invalid_channel', 'invalid channel name', { channel });
+    if (!subscriptions.has(channel) && subscriptions.size >= limits.maxChannelsPerConnection) {
+      return sendError('too_many_channels', `at most ${limits.maxChannelsPerConnection} channels`, {
+        channel,
+      });
+    }
+    if (state.status !== 'authenticated') return;
+    const allowed = await runAuthorize(
+      options.authorize,
+      state.principal,
+      channel,
+      'subscribe',
+      logger,
+    );
+    if (isClosed()) return;
+    subscriptions.get(channel)?.();
+    subscriptions.delete(channel);
+    if (!allowed) return sendError('forbidden', 'not allowed to subscribe', { channel });
+
+    // From here to the end nothing awaits: the replay and joining the live fan-out are one step.
+    const replay = since === undefined ? undefined : hub.store.read(channel, since);
+    const subscriber: Subscriber = { deliver: (event) => send(event.json) };
+    subscriptions.set(channel, hub.join(channel, subscriber));
+    sendFrame({ type: 'subscribed', channel });
+    if (replay === undefined) return;
+    if (replay.gap !== undefined) sendFrame({ type: 'gap', channel, reason: replay.gap });
+    const chunks = replay.entries.map((entry) => new OutgoingEvent(entry).json);
+    replayAllowance += chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+    for (const chunk of chunks) send(chunk);
+  }
+
+  async function publish(
+    ref: string,
+    channel: string,
+    event: string,
+    data: unknown,
+  ): Promise<void> {
+    if (!isValidEventType(event)) return sendError('bad_frame', 'invalid event type', { ref });
+    if (!bucket.take()) return sendError('rate_limited', 'too many publishes', { ref });
+    if (!isValidChannel(channel))
+      return sendError('invalid_channel', 'invalid channel name', { ref });
+    if (state.status !== 'authenticated') return;
+    const { principal } = state;
+    const allowed = await runAuthorize(options.authorize, principal, channel, 'publish', logger);
+    if (isClosed()) return;
+    if (!allowed) return sendError('forbidden', 'not allowed to publish', { ref });
+    const dataJson = serializeData(data) as string;
+    if (Buffer.byteLength(dataJson) > limits.maxDataBytes) {
+      return sendError('too_large', 'data is too large', { ref });
+    }
+    if (ctx.isClosing()) return sendError('shutting_down', 'the server is closing', { ref });
+    const id = ctx.publish({ channel, event, dataJson, data }, principal, 'websocket');
+    sendFrame({ type: 'ack', ref, id });
+  }
+}
+
+function rawToString(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
+}
