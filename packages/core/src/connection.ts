@@ -1,0 +1,275 @@
+import type { RetryDelay } from './backoff';
+import type { Environment, EnvironmentSignal } from './environment';
+import { AuthError, ConnectionError, type TidewireError } from './errors';
+import type { TokenReason, TokenSource } from './token';
+import { createWatchdog } from './watchdog';
+
+/**
+ * The state of one connection (the client has one per transport; a stream has one).
+ * - `idle`: not needed (nothing subscribed) or closed on purpose.
+ * - `connecting`: getting a token, opening, waiting for the server's welcome.
+ * - `open`: ready; heartbeats are being watched.
+ * - `waiting`: lost; the next attempt starts after `delay` ms.
+ * - `offline`: lost while the browser is offline; retries when it is back.
+ * - `failed`: stopped for good by a fatal `error`; a new subscribe starts over.
+ */
+export type ConnectionState =
+  | { status: 'idle' }
+  | { status: 'connecting'; attempt: number }
+  | { status: 'open' }
+  | { status: 'waiting'; attempt: number; delay: number; error: TidewireError }
+  | { status: 'offline'; attempt: number; error: TidewireError | undefined }
+  | { status: 'failed'; error: TidewireError };
+
+/** What can happen to a connection; input of {@link transition}. */
+export type ConnectionEvent =
+  | { type: 'start'; online: boolean }
+  | { type: 'stop' }
+  | { type: 'opened' }
+  | { type: 'lost'; error: TidewireError; attempt: number; delay: number; online: boolean }
+  | { type: 'failed'; error: TidewireError }
+  | { type: 'retry' }
+  | { type: 'offline' };
+
+const IDLE: ConnectionState = { status: 'idle' };
+
+/**
+ * The connection state machine: a pure function. An event that does not apply in
+ * a state returns that same state object, so callers detect changes with `===`.
+ */
+export function transition(state: ConnectionState, event: ConnectionEvent): ConnectionState {
+  const s = state.status;
+  switch (event.type) {
+    case 'start':
+      if (s !== 'idle' && s !== 'failed') return state;
+      return event.online
+        ? { status: 'connecting', attempt: 0 }
+        : { status: 'offline', attempt: 0, error: undefined };
+    case 'stop':
+      return s === 'idle' ? state : IDLE;
+    case 'opened':
+      return s === 'connecting' ? { status: 'open' } : state;
+    case 'lost': {
+      if (s !== 'connecting' && s !== 'open') return state;
+      const { error, attempt, delay } = event;
+      return event.online
+        ? { status: 'waiting', attempt, delay, error }
+        : { status: 'offline', attempt, error };
+    }
+    case 'failed':
+      return s === 'idle' ? state : { status: 'failed', error: event.error };
+    case 'retry':
+      return s === 'waiting' || s === 'offline'
+        ? { status: 'connecting', attempt: state.attempt }
+        : state;
+    case 'offline':
+      return s === 'waiting'
+        ? { status: 'offline', attempt: state.attempt, error: state.error }
+        : state;
+  }
+}
+
+/** What a transport adapter reports to its connection. Calls from a superseded attempt are ignored. */
+export interface Sink<M> {
+  /** The connection is ready (Tidewire: `welcome` arrived). `heartbeat`: the server's interval in ms. */
+  open(heartbeat?: number): void;
+  message(message: M): void;
+  /** Bytes arrived (comments, pings): feeds the heartbeat watchdog. */
+  activity(): void;
+  /** The server's suggested reconnection delay (SSE `retry:`). */
+  hint(ms: number): void;
+  /** The connection ended by itself; `error` says why. */
+  end(error: TidewireError): void;
+}
+
+/** An open transport, as its adapter returns it. */
+export interface Link {
+  close(): void;
+  send?(data: string): void;
+}
+
+/** Opens one transport with a token and reports through the sink. */
+export type Connector<M> = (token: string | undefined, sink: Sink<M>) => Link;
+
+/** @internal */
+export interface ConnectionOptions<M> {
+  env: Environment;
+  tokens: TokenSource;
+  retryDelay: RetryDelay;
+  connectTimeout: number;
+  /** Heartbeat deadline when the server announces none; 0 disables it. */
+  idleTimeout: number;
+  /** An open lasting this long resets the backoff attempt count. */
+  stableAfter: number;
+  connect: Connector<M>;
+  onMessage(message: M): void;
+  onState(next: ConnectionState, prev: ConnectionState): void;
+  /** Every end of an attempt, with whether it had opened. */
+  onLost?(error: TidewireError, opened: boolean): void;
+}
+
+/** One reconnecting connection. */
+export interface Connection {
+  readonly state: () => ConnectionState;
+  /** Connect unless already connecting, open or waiting. */
+  start(): void;
+  stop(): void;
+  /** Open a fresh transport (new channel set); the current one closes once the new one is open. */
+  restart(): void;
+  /** Sends on the open transport; false when not open. */
+  send(data: string): boolean;
+}
+
+interface Attempt {
+  link?: Link;
+  open?: boolean;
+}
+
+/** @internal */
+export function createConnection<M>(o: ConnectionOptions<M>): Connection {
+  const { env, tokens } = o;
+  let state = IDLE;
+  let cur: Attempt | undefined;
+  let prev: Attempt | undefined;
+  let timer: unknown;
+  let until = 0;
+  let tries = 0;
+  let authFails = 0;
+  let openedAt = 0;
+  let serverDelay: number | undefined;
+  let reason: TokenReason = 'connect';
+  let unlisten: (() => void) | undefined;
+
+  const dog = createWatchdog(env, () =>
+    end(
+      cur,
+      new ConnectionError(cur?.open ? 'heartbeat_timeout' : 'connect_timeout', 'no response'),
+    ),
+  );
+
+  const kill = (a: Attempt | undefined) => a?.link?.close();
+
+  const dispatch = (event: ConnectionEvent) => {
+    const p = state;
+    const n = transition(p, event);
+    if (n === p) return;
+    state = n;
+    if (p.status === 'waiting') env.clearTimeout(timer);
+    if (n.status !== 'open' && (p.status === 'connecting' || p.status === 'open')) {
+      kill(cur);
+      kill(prev);
+      cur = prev = undefined;
+      dog.stop();
+    }
+    if (n.status === 'idle' || n.status === 'failed') {
+      unlisten?.();
+      unlisten = undefined;
+    } else unlisten ??= env.listen(signal);
+    if (n.status === 'connecting') attempt(n.attempt);
+    else if (n.status === 'waiting') {
+      until = env.now() + n.delay;
+      timer = env.setTimeout(() => dispatch({ type: 'retry' }), n.delay);
+    } else if (n.status === 'open') {
+      openedAt = env.now();
+      authFails = 0;
+    }
+    o.onState(n, p);
+  };
+
+  const signal = (s: EnvironmentSignal) => {
+    const st = state.status;
+    if (s === 'offline') dispatch({ type: 'offline' });
+    else if (s === 'online') dispatch({ type: 'retry' });
+    else if (s === 'visible') {
+      if (st === 'open' || st === 'connecting') dog.check();
+      else if (st === 'waiting' && env.now() >= until) dispatch({ type: 'retry' });
+    }
+  };
+
+  const end = (a: Attempt | undefined, error: TidewireError) => {
+    if (a && a === prev) prev = undefined;
+    if (!a || a !== cur) return;
+    o.onLost?.(error, !!a.open);
+    const auth = error.code === 'unauthorized' || error.code === 'token_expired';
+    authFails = auth ? authFails + 1 : 0;
+    reason = auth ? 'expired' : 'reconnect';
+    if (error.fatal || authFails > 2) {
+      dispatch({
+        type: 'failed',
+        error: error.fatal
+          ? error
+          : new AuthError('auth_rejected', 'fresh tokens were rejected', { cause: error }),
+      });
+      return;
+    }
+    if (a.open && env.now() - openedAt >= o.stableAfter) tries = 0;
+    tries++;
+    const delay =
+      authFails === 1
+        ? 0
+        : o.retryDelay({ attempt: tries, error, serverDelay, random: env.random() });
+    dispatch({ type: 'lost', error, attempt: tries, delay, online: env.online() });
+  };
+
+  const attempt = (n: number) => {
+    const a: Attempt = {};
+    cur = a;
+    dog.start(o.connectTimeout);
+    tokens.get({ reason, attempt: n }).then(
+      (token) => {
+        if (cur === a) a.link = o.connect(token, sink(a));
+      },
+      (error: TidewireError) => end(a, error),
+    );
+  };
+
+  const sink = (a: Attempt): Sink<M> => ({
+    open(heartbeat) {
+      if (a !== cur || a.open) return;
+      a.open = true;
+      kill(prev);
+      prev = undefined;
+      dog.start(heartbeat ? heartbeat * 2.5 : o.idleTimeout);
+      dispatch({ type: 'opened' });
+    },
+    message(m) {
+      if (a !== cur && a !== prev) return;
+      if (a.open && a === cur) dog.feed();
+      o.onMessage(m);
+    },
+    activity() {
+      if (a.open && a === cur) dog.feed();
+    },
+    hint(ms) {
+      serverDelay = ms;
+    },
+    end: (error) => end(a, error),
+  });
+
+  return {
+    state: () => state,
+    start() {
+      const s = state.status;
+      if (s === 'idle' || s === 'failed') {
+        tries = authFails = 0;
+        reason = 'connect';
+      }
+      dispatch({ type: 'start', online: env.online() });
+    },
+    stop: () => dispatch({ type: 'stop' }),
+    restart() {
+      const s = state.status;
+      if (s !== 'open' && s !== 'connecting') return;
+      if (cur?.open) {
+        kill(prev);
+        prev = cur;
+      } else kill(cur);
+      attempt(0);
+    },
+    send(data) {
+      const link = state.status === 'open' ? cur?.link : undefined;
+      link?.send?.(data);
+      return !!link?.send;
+    },
+  };
+}

@@ -1,0 +1,82 @@
+/** The subset of the Web Storage API Tidewire uses. */
+export interface StorageLike {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+/** A change reported by {@link Environment.listen}. */
+export type EnvironmentSignal = 'online' | 'offline' | 'visible' | 'hidden';
+
+/**
+ * Everything Tidewire takes from its surroundings. Each member may be replaced
+ * (tests, SSR, React Native, workers); the defaults read globals only when called,
+ * never when the module loads.
+ */
+export interface Environment {
+  /** @default globalThis.setTimeout, looked up at each call */
+  setTimeout(callback: () => void, ms: number): unknown;
+  /** @default globalThis.clearTimeout */
+  clearTimeout(handle: unknown): void;
+  /** Wall-clock milliseconds, used for deadlines that must survive throttled timers. @default Date.now */
+  now(): number;
+  /** A number in [0, 1) for jitter. @default Math.random */
+  random(): number;
+  /** @default `navigator.onLine`, true when there is no navigator */
+  online(): boolean;
+  /** @default `document.visibilityState !== 'hidden'`, true when there is no document */
+  visible(): boolean;
+  /**
+   * Reports online/offline and visibility changes; returns the disposer.
+   * @default window `online`/`offline` and document `visibilitychange` events, when they exist
+   */
+  listen(callback: (signal: EnvironmentSignal) => void): () => void;
+  /** Where the remembered transport choice lives. @default sessionStorage, when usable */
+  session(): StorageLike | undefined;
+}
+
+interface Target {
+  addEventListener?(type: string, fn: () => void): void;
+  removeEventListener?(type: string, fn: () => void): void;
+}
+
+const on = (t: Target | undefined, type: string, fn: () => void): (() => void) => {
+  t?.addEventListener?.(type, fn);
+  return () => t?.removeEventListener?.(type, fn);
+};
+
+/** Fills the members of `overrides` that are missing with the browser's (or Node's) own. */
+export function resolveEnvironment(overrides: Partial<Environment> = {}): Environment {
+  const g = globalThis as {
+    navigator?: { onLine?: boolean };
+    document?: Target & { visibilityState?: string };
+    sessionStorage?: StorageLike;
+    window?: Target;
+  };
+  return {
+    setTimeout: (fn, ms) => setTimeout(fn, ms),
+    clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+    now: () => Date.now(),
+    random: () => Math.random(),
+    online: () => g.navigator?.onLine !== false,
+    visible: () => g.document?.visibilityState !== 'hidden',
+    listen(fn) {
+      const offs = [
+        on(g.window, 'online', () => fn('online')),
+        on(g.window, 'offline', () => fn('offline')),
+        on(g.document, 'visibilitychange', () => fn(this.visible() ? 'visible' : 'hidden')),
+      ];
+      return () => {
+        for (const off of offs) off();
+      };
+    },
+    session() {
+      try {
+        return g.sessionStorage;
+      } catch {
+        return undefined;
+      }
+    },
+    ...overrides,
+  };
+}

@@ -1,0 +1,178 @@
+import type { ErrorCode as ProtocolErrorCode } from './protocol';
+
+/**
+ * Every code a {@link TidewireError} can carry: the protocol's error codes plus
+ * the client's own.
+ */
+export type ErrorCode =
+  | ProtocolErrorCode
+  /** fetch rejected, the socket failed, or the stream broke. */
+  | 'network'
+  /** No `welcome` (or, for plain streams, no open) within `connectTimeout`. */
+  | 'connect_timeout'
+  /** Nothing heard for longer than the heartbeat allows: a half-open connection. */
+  | 'heartbeat_timeout'
+  /** The server closed the connection (WebSocket close code, or end of an SSE stream). */
+  | 'closed'
+  /** An HTTP status the protocol does not name (5xx, 408, other 4xx). */
+  | 'http_status'
+  /** HTTP 204: the server has nothing to stream. */
+  | 'no_content'
+  /** A 200 response without `text/event-stream`. */
+  | 'bad_content_type'
+  /** A frame that is not JSON, lacks fields, or has an unknown type. */
+  | 'bad_message'
+  /** `getToken` threw or rejected. */
+  | 'token_failed'
+  /** `getToken` returned an empty string. */
+  | 'token_empty'
+  /** `getToken` did not settle in time. */
+  | 'token_timeout'
+  /** Fresh tokens were rejected again and again. */
+  | 'auth_rejected'
+  /** The outgoing publish queue is full. */
+  | 'queue_full'
+  /** A publish was sent but the connection dropped before its acknowledgement. */
+  | 'unconfirmed'
+  /** A publish was not acknowledged within `publishTimeout`. */
+  | 'publish_timeout'
+  /** The client or stream was closed. */
+  | 'client_closed'
+  /** A listener threw; the error is in `cause`. */
+  | 'listener_failed'
+  /** No WebSocket or fetch implementation was found or given. */
+  | 'unsupported';
+
+/** Codes after which retrying cannot help: the connection stops in its `failed` state. */
+const FATAL: readonly string[] = [
+  'bad_request',
+  'bad_json',
+  'invalid_channel',
+  'too_many_channels',
+  'forbidden',
+  'origin_not_allowed',
+  'not_found',
+  'method_not_allowed',
+  'unsupported_media_type',
+  'too_large',
+  'no_content',
+  'bad_content_type',
+  'token_failed',
+  'token_empty',
+  'auth_rejected',
+  'client_closed',
+  'unsupported',
+];
+
+/**
+ * The one place that decides whether an error is fatal (stop) or retryable
+ * (reconnect with backoff).
+ * @example isFatal('forbidden') // true
+ */
+export function isFatal(code: ErrorCode): boolean {
+  return FATAL.includes(code);
+}
+
+/** Extra facts attached to an error. */
+export interface ErrorDetails {
+  /** The underlying error. */
+  cause?: unknown;
+  /** HTTP status or WebSocket close code. */
+  status?: number;
+  /** The channel concerned, when there is one. */
+  channel?: string;
+  /** Milliseconds the server asked to wait (`Retry-After`). */
+  retryAfter?: number;
+}
+
+const BRAND = Symbol.for('tidewire.error');
+
+/** The base of every error Tidewire raises. Messages never contain a token. */
+export class TidewireError extends Error {
+  override name = 'TidewireError';
+  /** What went wrong, as a stable string. */
+  readonly code: ErrorCode;
+  /** Whether retrying cannot help; see {@link isFatal}. */
+  readonly fatal: boolean;
+  /** HTTP status or WebSocket close code, when there is one. */
+  readonly status: number | undefined;
+  /** The channel concerned, when there is one. */
+  readonly channel: string | undefined;
+  /** Milliseconds the server asked to wait, when it said. */
+  readonly retryAfter: number | undefined;
+  readonly [BRAND] = true;
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
+    super(message, { cause: details.cause });
+    this.code = code;
+    this.fatal = isFatal(code);
+    this.status = details.status;
+    this.channel = details.channel;
+    this.retryAfter = details.retryAfter;
+  }
+}
+
+/** The connection could not be made or was lost. */
+export class ConnectionError extends TidewireError {
+  override name = 'ConnectionError';
+}
+
+/** The credential was missing, refused or expired, or `getToken` failed. */
+export class AuthError extends TidewireError {
+  override name = 'AuthError';
+}
+
+/** A publish failed; the event was not (or not knowingly) accepted. */
+export class PublishError extends TidewireError {
+  override name = 'PublishError';
+}
+
+/** True for any {@link TidewireError}, even one from another copy of the package or realm. */
+export function isTidewireError(value: unknown): value is TidewireError {
+  return typeof value === 'object' && value !== null && BRAND in value;
+}
+
+const AUTH_CODES: readonly string[] = ['unauthorized', 'token_expired', 'forbidden'];
+
+/** Builds the error for a protocol error code, picking the subclass. */
+export function errorFor(code: ErrorCode, message: string, details?: ErrorDetails): TidewireError {
+  const Kind = AUTH_CODES.includes(code) || code.startsWith('token') ? AuthError : ConnectionError;
+  return new Kind(code, message, details);
+}
+
+/** Turns a non-2xx HTTP response into an error, following PROTOCOL.md's status table. */
+export function httpError(
+  status: number,
+  code: ErrorCode | undefined,
+  retryAfter?: number,
+): TidewireError {
+  const fallback: ErrorCode =
+    status === 401
+      ? 'unauthorized'
+      : status === 403
+        ? 'forbidden'
+        : status === 429
+          ? 'rate_limited'
+          : status === 204
+            ? 'no_content'
+            : status < 500 && status !== 408
+              ? 'bad_request'
+              : 'http_status';
+  const details: ErrorDetails = { status };
+  if (retryAfter !== undefined) details.retryAfter = retryAfter;
+  return errorFor(code ?? fallback, `HTTP ${status}`, details);
+}
+
+/** Turns a WebSocket close the client did not ask for into an error, per the close-code table. */
+export function closeError(status: number, reason: string): TidewireError {
+  const code: ErrorCode =
+    status === 4400
+      ? 'bad_request'
+      : status === 4401
+        ? 'unauthorized'
+        : status === 4403
+          ? 'forbidden'
+          : status === 1006
+            ? 'network'
+            : 'closed';
+  return errorFor(code, `closed ${status}${reason ? `: ${reason}` : ''}`, { status });
+}

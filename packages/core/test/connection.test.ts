@@ -1,0 +1,228 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { exponentialBackoff } from '../src/backoff';
+import { type ConnectionState, createConnection, type Sink, transition } from '../src/connection';
+import { AuthError, ConnectionError } from '../src/errors';
+import { createTokenSource, type GetToken } from '../src/token';
+import { fakeEnvironment, flush } from './helpers';
+
+beforeEach(() => vi.useFakeTimers());
+afterEach(() => vi.useRealTimers());
+
+describe('transition', () => {
+  const idle: ConnectionState = { status: 'idle' };
+  it('should return the same object for events that do not apply', () => {
+    expect(transition(idle, { type: 'opened' })).toBe(idle);
+    expect(transition(idle, { type: 'retry' })).toBe(idle);
+    const open = transition({ status: 'connecting', attempt: 0 }, { type: 'opened' });
+    expect(transition(open, { type: 'start', online: true })).toBe(open);
+  });
+
+  it('should go to offline instead of waiting when a loss happens offline', () => {
+    const error = new ConnectionError('network', 'x');
+    const lost = { type: 'lost', error, attempt: 1, delay: 10 } as const;
+    expect(transition({ status: 'open' }, { ...lost, online: true })).toMatchObject({
+      status: 'waiting',
+      delay: 10,
+    });
+    expect(transition({ status: 'open' }, { ...lost, online: false }).status).toBe('offline');
+  });
+
+  it('should stop from any state and restart from failed', () => {
+    const failed: ConnectionState = { status: 'failed', error: new AuthError('forbidden', 'x') };
+    expect(transition(failed, { type: 'stop' })).toEqual(idle);
+    expect(transition(failed, { type: 'start', online: true })).toEqual({
+      status: 'connecting',
+      attempt: 0,
+    });
+  });
+});
+
+function setup(opts: { getToken?: GetToken; heartbeat?: number } = {}) {
+  const f = fakeEnvironment();
+  const sinks: Sink<string>[] = [];
+  const closed: number[] = [];
+  const tokens: (string | undefined)[] = [];
+  const states: ConnectionState[] = [];
+  const messages: string[] = [];
+  const conn = createConnection<string>({
+    env: f.env,
+    tokens: createTokenSource(opts.getToken ?? (() => 'tok'), f.env, 5000),
+    retryDelay: exponentialBackoff({ baseDelay: 1000 }),
+    connectTimeout: 3000,
+    idleTimeout: 0,
+    stableAfter: 5000,
+    connect(token, sink) {
+      const i = sinks.push(sink) - 1;
+      tokens.push(token);
+      return { close: () => closed.push(i), send: (d) => messages.push(d) };
+    },
+    onMessage: (m) => messages.push(`in:${m}`),
+    onState: (next) => states.push(next),
+  });
+  const last = () => sinks[sinks.length - 1]!;
+  return { ...f, conn, sinks, closed, tokens, states, messages, last };
+}
+
+describe('createConnection', () => {
+  it('should connect with a token, open, and deliver messages', async () => {
+    const t = setup();
+    t.conn.start();
+    await flush();
+    expect(t.tokens).toEqual(['tok']);
+    t.last().open(1000);
+    t.last().message('a');
+    expect(t.conn.state().status).toBe('open');
+    expect(t.messages).toEqual(['in:a']);
+    expect(t.conn.send('x')).toBe(true);
+  });
+
+  it('should wait a jittered delay after a loss, then reconnect', async () => {
+    const t = setup();
+    t.conn.start();
+    await flush();
+    t.last().open();
+    t.last().end(new ConnectionError('network', 'x'));
+    expect(t.conn.state()).toMatchObject({ status: 'waiting', attempt: 1, delay: 500 });
+    await vi.advanceTimersByTimeAsync(499);
+    expect(t.sinks).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(t.sinks).toHaveLength(2);
+  });
+
+  it('should stop with a failed state on a fatal error and not retry', async () => {
+    const t = setup();
+    t.conn.start();
+    await flush();
+    t.last().end(new AuthError('forbidden', 'no'));
+    expect(t.conn.state()).toMatchObject({ status: 'failed', error: { code: 'forbidden' } });
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(t.sinks).toHaveLength(1);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('should refresh the token and retry at once after one auth rejection, then back off, then fail', async () => {
+    const getToken = vi.fn<GetToken>(({ reason }) => reason);
+    const t = setup({ getToken });
+    t.conn.start();
+    await flush();
+    t.last().end(new AuthError('token_expired', 'x'));
+    await flush();
+    expect(t.tokens).toEqual(['connect', 'expired']);
+    t.last().end(new AuthError('unauthorized', 'x'));
+    expect(t.conn.state()).toMatchObject({ status: 'waiting', delay: 1000 });
+    await vi.advanceTimersByTimeAsync(1000);
+    t.last().end(new AuthError('unauthorized', 'x'));
+    expect(t.conn.state()).toMatchObject({ status: 'failed', error: { code: 'auth_rejected' } });
+  });
+
+  it('should end in failed when getToken throws, with no token in the message', async () => {
+    const t = setup({
+      getToken: () => {
+        throw new Error('secret-token-value');
+      },
+    });
+    t.conn.start();
+    await flush();
+    const state = t.conn.state();
+    expect(state).toMatchObject({ status: 'failed', error: { code: 'token_failed' } });
+    expect(state.status === 'failed' && state.error.message).not.toContain('secret');
+  });
+
+  it('should time out a connection that never opens', async () => {
+    const t = setup();
+    t.conn.start();
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(t.conn.state()).toMatchObject({ status: 'waiting', error: { code: 'connect_timeout' } });
+    expect(t.closed).toEqual([0]);
+  });
+
+  it('should detect a silent open connection by its heartbeat', async () => {
+    const t = setup();
+    t.conn.start();
+    await flush();
+    t.last().open(1000);
+    await vi.advanceTimersByTimeAsync(2000);
+    t.last().activity();
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(t.conn.state().status).toBe('open');
+    await vi.advanceTimersByTimeAsync(500);
+    expect(t.conn.state()).toMatchObject({ error: { code: 'heartbeat_timeout' } });
+  });
+
+  it('should pause while offline and retry at once when online', async () => {
+    const t = setup();
+    t.conn.start();
+    await flush();
+    t.last().open();
+    t.signal('offline');
+    expect(t.conn.state().status).toBe('open');
+    t.last().end(new ConnectionError('network', 'x'));
+    expect(t.conn.state().status).toBe('offline');
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(t.sinks).toHaveLength(1);
+    t.signal('online');
+    await flush();
+    expect(t.sinks).toHaveLength(2);
+  });
+
+  it('should check a stale connection when the page becomes visible', async () => {
+    const t = setup();
+    t.conn.start();
+    await flush();
+    t.last().open(1000);
+    t.signal('hidden');
+    vi.setSystemTime(Date.now() + 10_000);
+    t.signal('visible');
+    expect(t.conn.state()).toMatchObject({
+      status: 'waiting',
+      error: { code: 'heartbeat_timeout' },
+    });
+  });
+
+  it('should reset the attempt count only after a stable open', async () => {
+    const t = setup();
+    t.state.random = 0.999;
+    t.conn.start();
+    await flush();
+    for (const attempt of [1, 2, 3]) {
+      t.last().open();
+      t.last().end(new ConnectionError('network', 'x'));
+      const state = t.conn.state();
+      expect(state).toMatchObject({ attempt });
+      await vi.advanceTimersByTimeAsync(state.status === 'waiting' ? state.delay : 0);
+    }
+    t.last().open();
+    await vi.advanceTimersByTimeAsync(5000);
+    t.last().end(new ConnectionError('network', 'x'));
+    expect(t.conn.state()).toMatchObject({ attempt: 1 });
+  });
+
+  it('should keep the old link until the restarted one opens', async () => {
+    const t = setup();
+    t.conn.start();
+    await flush();
+    t.last().open();
+    t.conn.restart();
+    await flush();
+    expect(t.sinks).toHaveLength(2);
+    t.sinks[0]!.message('old');
+    expect(t.closed).toEqual([]);
+    t.sinks[1]!.open();
+    expect(t.closed).toEqual([0]);
+    t.sinks[0]!.message('late');
+    t.sinks[1]!.message('new');
+    expect(t.messages).toEqual(['in:old', 'in:new']);
+    expect(t.states.map((s) => s.status)).toEqual(['connecting', 'open']);
+  });
+
+  it('should leave no timer or listener after stop', async () => {
+    const t = setup({ heartbeat: 1000 });
+    t.conn.start();
+    await flush();
+    t.last().open(1000);
+    t.conn.stop();
+    expect(t.closed).toEqual([0]);
+    expect(vi.getTimerCount()).toBe(0);
+    expect(t.listeners.size).toBe(0);
+  });
+});
