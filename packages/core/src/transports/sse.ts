@@ -1,0 +1,247 @@
+/**
+ * The Server-Sent Events transport: one `fetch` request whose body is read as an event stream
+ * (HTML Standard, "Server-sent events"), with fields parsed by `eventsource-parser`.
+ *
+ * Around the parser, this module decodes UTF-8 with a streaming `TextDecoder`, turns CR and CRLF
+ * into LF (so a CR at the end of a chunk ends its line at once), drops comment lines, bounds the
+ * size of a block, and adds a `data` line before every empty line. That last line makes the parser
+ * report every block, even one without data, so an id-only block still moves the last event id;
+ * the added line is removed again before a message is handed on.
+ * @module
+ */
+import { createParser } from 'eventsource-parser';
+import { parseRetryAfter } from './retry-after';
+
+/** One dispatched message, per the HTML Standard's event-stream interpretation rules. */
+export interface SseMessage {
+  /** `event:` field, or "message" when absent. */
+  event: string;
+  /** The data buffer: `data:` lines joined with "\n" (the final "\n" removed). */
+  data: string;
+  /**
+   * The stream's last event id at dispatch. It persists across blocks and starts as the request's
+   * `lastEventId`, as in `EventSource` after a reconnection; "" when never set or reset by an empty `id:`.
+   */
+  lastEventId: string;
+}
+
+/** Why a stream ended. */
+export type SseEnd =
+  /** The body ended cleanly (an unfinished last block is discarded). */
+  | { kind: 'eof' }
+  /** `fetch` rejected or the body errored. */
+  | { kind: 'network'; error: unknown }
+  /** Any status other than 200 (204 included), with `Retry-After` (seconds or HTTP date) in milliseconds. */
+  | { kind: 'status'; status: number; retryAfterMs: number | undefined }
+  /** Status 200 without a `text/event-stream` content type. */
+  | { kind: 'content-type'; contentType: string }
+  /** One message exceeded `maxMessageBytes`. */
+  | { kind: 'too-large'; limit: number };
+
+/** What {@link openSse} requests. */
+export interface SseRequest {
+  /** The stream's URL. Never put a credential in it: use `headers`. */
+  url: string;
+  /** The `fetch` to use; it is called without a `this`, so a bare `globalThis.fetch` works. */
+  fetch: typeof globalThis.fetch;
+  /** Extra request headers (Authorization etc.); Accept: text/event-stream and Cache-Control: no-cache are added. */
+  headers?: Record<string, string>;
+  /** Sent as Last-Event-ID when non-empty, encoded as UTF-8 like `EventSource` does. @default '' */
+  lastEventId?: string;
+  /** fetch credentials mode. @default 'same-origin' */
+  credentials?: RequestCredentials;
+  /**
+   * Largest accepted message in bytes: the UTF-8 size of its block's lines (fields, values and one
+   * byte per line break; comment lines not counted). Checked while the block is still arriving.
+   * @default 1048576
+   */
+  maxMessageBytes?: number;
+}
+
+/**
+ * What {@link openSse} reports. A handler that throws is ignored: the error is swallowed and the
+ * stream goes on as if the handler had returned. No handler is called after the closer has run.
+ */
+export interface SseHandlers {
+  /** Status 200 with a text/event-stream content type arrived. */
+  onOpen(): void;
+  /** One dispatched message (blocks with an empty data buffer are not dispatched). */
+  onMessage(message: SseMessage): void;
+  /** A valid `retry:` field (digits only). */
+  onRetry(ms: number): void;
+  /** Any bytes arrived (comments and partial lines included): feeds heartbeat watchdogs. */
+  onActivity(): void;
+  /** Exactly once per stream, unless the caller closed it first (then never). Never throws into the caller. */
+  onEnd(end: SseEnd): void;
+}
+
+const noop = (): void => {};
+
+/** UTF-8 size of decoder output (which holds no lone surrogates). */
+const utf8Length = (text: string): number => {
+  let size = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code > 0x7f) size += code > 0x7ff && (code < 0xd800 || code > 0xdfff) ? 2 : 1;
+  }
+  return size;
+};
+
+/** A header value holding the UTF-8 bytes of `text`, one character per byte. */
+const byteString = (text: string): string => {
+  let bytes = '';
+  for (const byte of new TextEncoder().encode(text)) bytes += String.fromCharCode(byte);
+  return bytes;
+};
+
+/**
+ * Opens one stream with `fetch` and reads it. Returns a closer that aborts it (idempotent).
+ *
+ * @example
+ * const close = openSse(
+ *   { url: 'https://api.example.com/tidewire/sse?channel=prices', fetch, headers: { authorization: `Bearer ${token}` } },
+ *   {
+ *     onOpen: () => console.log('open'),
+ *     onMessage: (m) => console.log(m.lastEventId, JSON.parse(m.data)),
+ *     onRetry: (ms) => (retryMs = ms),
+ *     onActivity: () => watchdog.feed(),
+ *     onEnd: (end) => console.log('ended', end.kind),
+ *   },
+ * );
+ * close();
+ */
+export function openSse(request: SseRequest, handlers: SseHandlers): () => void {
+  const {
+    url,
+    fetch,
+    headers,
+    lastEventId = '',
+    credentials = 'same-origin',
+    maxMessageBytes = 1048576,
+  } = request;
+  const controller = new AbortController();
+  let closed = false;
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    controller.abort();
+    reader?.cancel().catch(noop);
+  };
+  const emit = (call: () => void): void => {
+    if (closed) return;
+    try {
+      call();
+    } catch {
+      // Handler errors are the caller's: see SseHandlers.
+    }
+  };
+  const end = (reason: SseEnd): void => {
+    if (closed) return;
+    close();
+    try {
+      handlers.onEnd(reason);
+    } catch {
+      // onEnd never throws into the caller.
+    }
+  };
+
+  let id = lastEventId;
+  const parser = createParser({
+    onEvent(event) {
+      if (event.id !== undefined) id = event.id;
+      // Every block ends with the added empty `data` line, so real data ends with "\n".
+      const data = event.data;
+      if (data)
+        emit(() =>
+          handlers.onMessage({
+            event: event.event ?? 'message',
+            data: data.slice(0, -1),
+            lastEventId: id,
+          }),
+        );
+    },
+    onRetry: (ms) => emit(() => handlers.onRetry(ms)),
+  });
+  // The parser strips a BOM from its first chunk as if reading Latin-1 text; the decoder already
+  // strips the real one, so spend that first chunk on nothing.
+  parser.feed('');
+
+  const decoder = new TextDecoder();
+  let skipLf = false;
+  let lineStart = true;
+  let comment = false;
+  let size = 0;
+  /** Feeds one chunk; false when the current block grew past the limit. */
+  const feed = (bytes: Uint8Array): boolean => {
+    let text = decoder.decode(bytes, { stream: true });
+    if (!text) return true;
+    if (skipLf && text[0] === '\n') text = text.slice(1);
+    skipLf = text.endsWith('\r');
+    text = text.replace(/\r\n?/g, '\n');
+    let out = '';
+    for (let at = 0; at < text.length; ) {
+      const lf = text.indexOf('\n', at);
+      const next = lf < 0 ? text.length : lf + 1;
+      if (lineStart) {
+        if (lf === at) {
+          parser.feed(`${out}data\n\n`);
+          out = '';
+          size = 0;
+          at = next;
+          continue;
+        }
+        comment = text[at] === ':';
+      }
+      if (!comment) {
+        const line = text.slice(at, next);
+        size += utf8Length(line);
+        if (size > maxMessageBytes) return false;
+        out += line;
+      }
+      lineStart = lf >= 0;
+      at = next;
+    }
+    if (out) parser.feed(out);
+    return true;
+  };
+
+  const run = async (): Promise<void> => {
+    try {
+      const sent: Record<string, string> = {
+        accept: 'text/event-stream',
+        'cache-control': 'no-cache',
+        ...headers,
+      };
+      if (lastEventId) sent['last-event-id'] = byteString(lastEventId);
+      const response = await fetch(url, { headers: sent, credentials, signal: controller.signal });
+      reader = response.body?.getReader();
+      if (closed) {
+        // Closed before the response arrived (some fetch implementations ignore that abort).
+        reader?.cancel().catch(noop);
+        return;
+      }
+      const type = response.headers.get('content-type') ?? '';
+      if (response.status !== 200) {
+        const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+        return end({ kind: 'status', status: response.status, retryAfterMs });
+      }
+      if (!/^\s*text\/event-stream\s*(;|$)/i.test(type)) {
+        return end({ kind: 'content-type', contentType: type });
+      }
+      emit(() => handlers.onOpen());
+      while (reader && !closed) {
+        const { done, value } = await reader.read();
+        if (done || closed) break;
+        emit(() => handlers.onActivity());
+        if (!closed && !feed(value)) return end({ kind: 'too-large', limit: maxMessageBytes });
+      }
+      end({ kind: 'eof' });
+    } catch (error) {
+      end({ kind: 'network', error });
+    }
+  };
+  void run();
+  return close;
+}
