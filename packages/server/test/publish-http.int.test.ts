@@ -1,0 +1,153 @@
+import { Agent, request } from 'node:http';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import { AuthError } from '../src/index.js';
+import { startServer, type TestServer } from './utils/server.js';
+import { errorBody } from './utils/sse-client.js';
+
+// See transports.int.test.ts: the core protocol module is pointed at its source.
+vi.mock('@tidewire/core/protocol', () => import('../../core/src/protocol.js'));
+
+const post = (server: TestServer, body: string, headers: Record<string, string> = {}) =>
+  fetch(`${server.base}/publish`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  });
+
+describe('HTTP publish', () => {
+  it('should accept a publish and answer with its id', async () => {
+    const server = await startServer();
+    const response = await post(
+      server,
+      JSON.stringify({ channel: 'chat', event: 'said', data: { text: 'hi' } }),
+    );
+    expect(response.status).toBe(200);
+    const { id } = (await response.json()) as { id: string };
+    expect(server.tw.stats().channels.chat).toEqual({ subscribers: 0, history: 1, lastId: id });
+  });
+
+  it.each([
+    ['malformed JSON', '{"channel":', 400, 'bad_json'],
+    ['a JSON array', '[]', 400, 'bad_request'],
+    ['no channel', '{"data":1}', 400, 'bad_request'],
+    ['an invalid channel', '{"channel":"a b","data":1}', 400, 'invalid_channel'],
+    ['an invalid event type', '{"channel":"a","event":"a b","data":1}', 400, 'bad_request'],
+    ['no data', '{"channel":"a"}', 400, 'bad_request'],
+    [
+      'a body over the limit',
+      JSON.stringify({ channel: 'a', data: 'x'.repeat(2048) }),
+      413,
+      'too_large',
+    ],
+  ])('should refuse %s', async (_name, body, status, code) => {
+    const server = await startServer({ limits: { maxBodyBytes: 1024 } });
+    const response = await post(server, body);
+    expect(response.status).toBe(status);
+    expect(await errorBody(response)).toMatchObject({ code });
+    expect(server.tw.stats().channels).toEqual({});
+  });
+
+  it('should refuse a body over the limit sent without Content-Length', async () => {
+    const server = await startServer({ limits: { maxBodyBytes: 1024 } });
+    const chunks = new ReadableStream({
+      start(controller) {
+        for (let i = 0; i < 4; i++) controller.enqueue(new TextEncoder().encode('x'.repeat(512)));
+        controller.close();
+      },
+    });
+    const response = await fetch(`${server.base}/publish`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: chunks,
+      duplex: 'half',
+    } as RequestInit);
+    expect(response.status).toBe(413);
+  });
+
+  it('should refuse a body that is not JSON with 415', async () => {
+    const server = await startServer();
+    const response = await post(server, '{"channel":"a","data":1}', {
+      'content-type': 'text/plain',
+    });
+    expect(response.status).toBe(415);
+    expect(await errorBody(response)).toMatchObject({ code: 'unsupported_media_type' });
+  });
+
+  it('should refuse GET with 405', async () => {
+    const server = await startServer();
+    const response = await fetch(`${server.base}/publish`);
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('POST, OPTIONS');
+  });
+
+  it('should refuse with 401, 403 and a forbidden channel with 403', async () => {
+    const server = await startServer({
+      authenticate: (token) => {
+        if (token === 'sekrit-banned') throw new AuthError('forbidden');
+        return token === 'sekrit-ok' ? { principal: 'u' } : null;
+      },
+      authorize: (_p, channel) => channel !== 'admin',
+    });
+    const body = (channel: string) => JSON.stringify({ channel, data: 1 });
+    const missing = await post(server, body('a'));
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+    const banned = await post(server, body('a'), { authorization: 'Bearer sekrit-banned' });
+    expect([banned.status, (await errorBody(banned)).code]).toEqual([403, 'forbidden']);
+    const admin = await post(server, body('admin'), { authorization: 'Bearer sekrit-ok' });
+    expect([admin.status, (await errorBody(admin)).code]).toEqual([403, 'forbidden']);
+    const ok = await post(server, body('a'), { authorization: 'Bearer sekrit-ok' });
+    expect(ok.status).toBe(200);
+  });
+
+  it('should answer 429 with Retry-After past the publish rate of a connection', async () => {
+    const server = await startServer({ limits: { publishRate: { perSecond: 1, burst: 2 } } });
+    // One keep-alive socket, so that every request is on the same connection.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    onTestFinished(() => agent.destroy());
+    const answers: Array<{ status: number; retryAfter: string | undefined; body: unknown }> = [];
+    for (let i = 0; i < 3; i++) {
+      answers.push(
+        await postWith(agent, `${server.base}/publish`, JSON.stringify({ channel: 'a', data: i })),
+      );
+    }
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 429]);
+    expect(answers[2]).toEqual({
+      status: 429,
+      retryAfter: '1',
+      body: expect.objectContaining({ code: 'rate_limited' }),
+    });
+  });
+
+  it('should answer 503 shutting_down once the server is closing', async () => {
+    const server = await startServer();
+    await server.tw.close();
+    const response = await post(server, JSON.stringify({ channel: 'a', data: 1 }));
+    expect(response.status).toBe(503);
+    expect(await errorBody(response)).toMatchObject({ code: 'shutting_down' });
+  });
+});
+
+function postWith(agent: Agent, url: string, body: string) {
+  return new Promise<{ status: number; retryAfter: string | undefined; body: unknown }>(
+    (resolve, reject) => {
+      const req = request(
+        url,
+        { method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            text += chunk;
+          });
+          res.on('end', () => {
+            const retryAfter = res.headers['retry-after'];
+            resolve({ status: res.statusCode ?? 0, retryAfter, body: JSON.parse(text) });
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    },
+  );
+}

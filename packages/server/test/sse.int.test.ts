@@ -1,0 +1,148 @@
+import { describe, expect, it, vi } from 'vitest';
+import { AuthError } from '../src/index.js';
+import { startServer } from './utils/server.js';
+import { errorBody, openSse } from './utils/sse-client.js';
+
+// See transports.int.test.ts: the core protocol module is pointed at its source.
+vi.mock('@tidewire/core/protocol', () => import('../../core/src/protocol.js'));
+
+describe('SSE endpoint', () => {
+  it('should answer with the protocol headers, retry first and a ping right away', async () => {
+    const server = await startServer({ retryMs: 2500 });
+    const sse = await openSse(`${server.base}/sse?channel=a`);
+    await sse.waitFor((f) => f.type === 'subscribed');
+    expect(sse.status).toBe(200);
+    expect(sse.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(sse.headers.get('cache-control')).toBe('no-cache, no-transform');
+    expect(sse.headers.get('x-accel-buffering')).toBe('no');
+    expect(sse.lines.slice(0, 2)).toEqual(['retry: 2500', ': ping']);
+    expect(sse.frames()[0]).toMatchObject({
+      type: 'welcome',
+      epoch: expect.any(String),
+      heartbeat: 15000,
+    });
+  });
+
+  it('should send a ping comment every heartbeat', async () => {
+    const server = await startServer({ heartbeatMs: 30 });
+    const sse = await openSse(`${server.base}/sse?channel=a`);
+    await vi.waitFor(() =>
+      expect(sse.lines.filter((l) => l === ': ping').length).toBeGreaterThanOrEqual(3),
+    );
+  });
+
+  it('should put the id of every event in an id line', async () => {
+    const server = await startServer();
+    const sse = await openSse(`${server.base}/sse?channel=a`);
+    await sse.waitFor((f) => f.type === 'subscribed');
+    const { id } = server.tw.publish('a', 1);
+    await sse.waitFor((f) => f.type === 'event');
+    expect(sse.messages.at(-1)?.id).toBe(id);
+    expect(sse.lastEventId()).toBe(id);
+  });
+
+  it('should resume every listed channel from Last-Event-ID', async () => {
+    const server = await startServer();
+    const { id } = server.tw.publish('a', 'a1');
+    server.tw.publish('b', 'b1');
+    server.tw.publish('a', 'a2');
+    const sse = await openSse(`${server.base}/sse?channel=a&channel=b`, {
+      headers: { 'last-event-id': id },
+    });
+    await sse.waitFor((f) => f.type === 'event' && f.data === 'a2');
+    expect(
+      sse
+        .frames()
+        .filter((f) => f.type === 'event')
+        .map((f) => 'data' in f && f.data),
+    ).toEqual(['b1', 'a2']);
+  });
+
+  it('should prefer a channel position in the query over Last-Event-ID', async () => {
+    const server = await startServer();
+    const a1 = server.tw.publish('a', 'a1');
+    const a2 = server.tw.publish('a', 'a2');
+    server.tw.publish('a', 'a3');
+    const sse = await openSse(`${server.base}/sse?channel=a@${a2.id}`, {
+      headers: { 'last-event-id': a1.id },
+    });
+    await sse.waitFor((f) => f.type === 'event' && f.data === 'a3');
+    expect(sse.frames().filter((f) => f.type === 'event')).toHaveLength(1);
+  });
+
+  it('should merge the replays of several channels in id order', async () => {
+    const server = await startServer();
+    const a0 = server.tw.publish('a', 0);
+    const b0 = server.tw.publish('b', 0);
+    const order: string[] = [];
+    for (let n = 1; n <= 6; n++) order.push(server.tw.publish(n % 2 ? 'a' : 'b', n).id);
+    const sse = await openSse(`${server.base}/sse?channel=b@${b0.id}&channel=a@${a0.id}`);
+    await sse.waitFor((f) => f.type === 'event' && f.data === 6);
+    expect(sse.messages.filter((m) => m.frame.type === 'event').map((m) => m.id)).toEqual(order);
+  });
+
+  it('should include expiresIn in welcome and end the stream with token_expired at expiry', async () => {
+    const server = await startServer({
+      authenticate: () => ({ principal: 'u', expiresAt: Date.now() + 150 }),
+    });
+    const sse = await openSse(`${server.base}/sse?channel=a`, {
+      headers: { authorization: 'Bearer t' },
+    });
+    const welcome = await sse.waitFor((f) => f.type === 'welcome');
+    expect(welcome).toMatchObject({ expiresIn: expect.any(Number) });
+    await sse.ended;
+    expect(sse.frames().at(-1)).toMatchObject({ type: 'error', code: 'token_expired' });
+    expect(server.tw.stats().connections.sse).toBe(0);
+  });
+
+  it.each([
+    ['no channel', '', 'bad_request'],
+    ['an invalid channel name', '?channel=bad%20name', 'invalid_channel'],
+    ['a channel name over 128 characters', `?channel=${'x'.repeat(129)}`, 'invalid_channel'],
+    ['an empty position', '?channel=a@', 'bad_request'],
+    ['too many channels', '?channel=a&channel=b&channel=c', 'too_many_channels'],
+  ])('should refuse %s with 400', async (_name, query, code) => {
+    const server = await startServer({ limits: { maxChannelsPerConnection: 2 } });
+    const response = await fetch(`${server.base}/sse${query}`);
+    expect(response.status).toBe(400);
+    expect(await errorBody(response)).toMatchObject({ code });
+    expect(server.tw.stats().connections.sse).toBe(0);
+  });
+
+  it('should answer a wrong method with 405 and an unknown endpoint with 404', async () => {
+    const server = await startServer();
+    const post = await fetch(`${server.base}/sse?channel=a`, { method: 'POST' });
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET, OPTIONS');
+    expect(await errorBody(post)).toMatchObject({ code: 'method_not_allowed' });
+    const missing = await fetch(`${server.base}/nope`);
+    expect(missing.status).toBe(404);
+    expect(await errorBody(missing)).toMatchObject({ code: 'not_found' });
+  });
+});
+
+describe.each([
+  ['no token', undefined, 401, 'unauthorized'],
+  ['a rejected token', 'sekrit-bad', 401, 'unauthorized'],
+  ['an expired token', 'sekrit-old', 401, 'token_expired'],
+  ['a forbidden principal', 'sekrit-banned', 403, 'forbidden'],
+])('SSE authentication with %s', (_name, token, status, code) => {
+  it(`should answer ${status} ${code} without leaking the token`, async () => {
+    const server = await startServer({
+      authenticate: (t) => {
+        if (t === 'sekrit-old') return { principal: 'u', expiresAt: Date.now() - 1 };
+        if (t === 'sekrit-banned') throw new AuthError('forbidden');
+        return null;
+      },
+    });
+    const headers: Record<string, string> =
+      token === undefined ? {} : { authorization: `Bearer ${token}` };
+    const response = await fetch(`${server.base}/sse?channel=a`, { headers });
+    expect(response.status).toBe(status);
+    const text = await response.text();
+    expect(JSON.parse(text)).toMatchObject({ code });
+    if (token !== undefined) expect(text).not.toContain(token);
+    if (status === 401)
+      expect(response.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+  });
+});
