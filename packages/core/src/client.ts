@@ -1,0 +1,349 @@
+import { exponentialBackoff, type RetryDelay } from './backoff';
+import { type ConnectionState, createConnection } from './connection';
+import { createEmitter } from './emitter';
+import { type Environment, resolveEnvironment, type StorageLike } from './environment';
+import { errorFor, PublishError, TidewireError } from './errors';
+import { type LinkContext, sseLink, wsLink } from './links';
+import { CHANNEL_PATTERN, type ServerFrame } from './protocol';
+import { createOutbox, httpPublish, type PublishOptions, type PublishResult } from './publish';
+import {
+  createRouter,
+  type FallbackOptions,
+  type Transport,
+  type TransportChoice,
+} from './routing';
+import {
+  type Channel,
+  createChannel,
+  createHandle,
+  type SubscribeOptions,
+  type Subscription,
+} from './subscription';
+import { createTokenSource, type GetToken } from './token';
+import type { WebSocketConstructor } from './transports/websocket';
+
+/** Channel names mapped to their payload types. */
+export type ChannelMap = Record<string, unknown>;
+
+/** Options of {@link createClient}. Every one but `url` is optional. */
+export interface ClientOptions {
+  /** The server's base URL, e.g. `https://api.example.com/tidewire`. Never put a token in it. */
+  url: string;
+  /** Called before every connect and reconnect (and for HTTP publish). @default no token (cookies) */
+  getToken?: GetToken;
+  /** The transport of subscriptions that do not choose one. @default 'auto' */
+  transport?: TransportChoice;
+  /** @default globalThis.WebSocket, looked up when connecting (inject `ws` in Node) */
+  WebSocket?: WebSocketConstructor;
+  /** @default globalThis.fetch, looked up at each call */
+  fetch?: typeof globalThis.fetch;
+  /** fetch credentials mode for SSE and publish. @default 'same-origin' */
+  credentials?: RequestCredentials;
+  /** Delay before each reconnection attempt. @default exponentialBackoff() (1 s base, 30 s cap, full jitter) */
+  retryDelay?: RetryDelay;
+  /** Time to get a token, open and receive the welcome; also bounds `getToken`. @default 10000 */
+  connectTimeout?: number;
+  /** An open connection lasting this long resets the backoff. @default 5000 */
+  stableAfter?: number;
+  /** How long a channel (and its connection) stays after its last handle is released. @default 1000 */
+  closeDelay?: number;
+  /** How long a publish may wait for its acknowledgement (queue time included). @default 10000 */
+  publishTimeout?: number;
+  /** Most WebSocket publishes waiting to be sent or acknowledged. @default 100 */
+  maxQueue?: number;
+  /** Largest accepted message. @default 1048576 */
+  maxMessageBytes?: number;
+  /** How many recent ids per channel are remembered to drop duplicates. @default 128 */
+  dedupeWindow?: number;
+  /** When `'auto'` moves channels off a transport that does not work. @default { after: 2, ttl: 300000 } */
+  fallback?: FallbackOptions;
+  /** Where to persist each channel's last id (e.g. `sessionStorage`) to resume after a reload. @default none */
+  storage?: StorageLike;
+  /** Timers, clock, online and visibility sources. @default the browser's, resolved lazily */
+  environment?: Partial<Environment>;
+  /** Receives state changes and errors (never tokens). @default none */
+  logger?: (message: string, details?: unknown) => void;
+}
+
+/** The connection state of each transport. */
+export interface ClientState {
+  readonly sse: ConnectionState;
+  readonly websocket: ConnectionState;
+}
+
+/** Listener signatures of a {@link Client}. */
+export type ClientEvents = {
+  state: (change: { transport: Transport; next: ConnectionState; prev: ConnectionState }) => void;
+  /** Errors that concern no single subscription: bad frames, throwing listeners. */
+  error: (context: { error: TidewireError }) => void;
+};
+
+/** A Tidewire client; see {@link createClient}. */
+export interface Client<M extends ChannelMap = ChannelMap> {
+  /** Subscribes (lazily connecting); handles on one channel share one server subscription. */
+  subscribe<C extends keyof M & string>(channel: C, options?: SubscribeOptions): Subscription<M[C]>;
+  /** Publishes over WebSocket (acknowledged) when the channel is on it, else by HTTP POST. */
+  publish<C extends keyof M & string>(
+    channel: C,
+    data: M[C],
+    options?: PublishOptions,
+  ): Promise<PublishResult>;
+  getState(): ClientState;
+  on<K extends keyof ClientEvents>(type: K, listener: ClientEvents[K]): () => void;
+  /** Closes everything: no timer, listener, socket or request is left. */
+  close(): void;
+}
+
+const TRANSPORTS = ['sse', 'websocket'] as const;
+
+/**
+ * Creates a client for a Tidewire server.
+ * @example
+ * const client = createClient<{ prices: Price }>({ url: '/tidewire', getToken: async () => token })
+ * const sub = client.subscribe('prices')
+ * const off = sub.on('event', (e) => render(e.data))
+ */
+export function createClient<M extends ChannelMap = ChannelMap>(options: ClientOptions): Client<M> {
+  const {
+    transport: defaultChoice = 'auto',
+    credentials = 'same-origin',
+    retryDelay = exponentialBackoff(),
+    connectTimeout = 10_000,
+    stableAfter = 5000,
+    closeDelay = 1000,
+    publishTimeout = 10_000,
+    maxQueue = 100,
+    maxMessageBytes = 1_048_576,
+    dedupeWindow = 128,
+    storage,
+    logger,
+  } = options;
+  const url = options.url.replace(/\/+$/, '');
+  const env = resolveEnvironment(options.environment);
+  const tokens = createTokenSource(options.getToken, env, connectTimeout);
+  const chans = new Map<string, Channel>();
+  const aborts = new Set<() => void>();
+  const dirty = new Set<Channel>();
+  const key = (name: string) => `tidewire:${url}:${name}`;
+  let persistTimer: unknown;
+  let syncing = false;
+  let closed = false;
+  let state: ClientState = { sse: { status: 'idle' }, websocket: { status: 'idle' } };
+
+  const emitter = createEmitter<ClientEvents>((error, type) => {
+    if (type !== 'error')
+      report(new TidewireError('listener_failed', 'a listener threw', { cause: error }));
+    else logger?.('error listener threw', error);
+  });
+  const report = (error: TidewireError) => {
+    logger?.(error.message, error);
+    emitter.emit('error', { error });
+  };
+  const listenerError = (cause: unknown) =>
+    report(new TidewireError('listener_failed', 'a listener threw', { cause }));
+  const on = (t: Transport) =>
+    [...chans.values()].filter((c) => c.route === t && c.placed && !c.failure);
+  const send = (frame: object) => conns.websocket.send(JSON.stringify(frame));
+
+  const ctx: LinkContext = {
+    url,
+    fetch: options.fetch ?? ((input, init) => fetch(input, init)),
+    WebSocket: () =>
+      options.WebSocket ?? (globalThis.WebSocket as WebSocketConstructor | undefined),
+    credentials,
+    maxMessageBytes,
+    query: () =>
+      on('sse')
+        .map(
+          (c) =>
+            `channel=${encodeURIComponent(c.name)}${c.lastId ? `@${encodeURIComponent(c.lastId)}` : ''}`,
+        )
+        .join('&'),
+    report,
+  };
+  const outbox = createOutbox(env, (d) => conns.websocket.send(d), publishTimeout, maxQueue);
+  const router = createRouter(env, `tidewire:route:${url}`, options.fallback, () => {
+    for (const c of chans.values()) place(c);
+  });
+
+  const onFrame = (t: Transport, f: ServerFrame) => {
+    if (f.type === 'ack') outbox.settle(f.ref, undefined, f.id);
+    else if (f.type === 'refresh')
+      tokens
+        .get({ reason: 'refresh', attempt: 0 })
+        .then((token) => send({ type: 'auth', token }), report);
+    else if (f.type === 'error' && f.ref) outbox.settle(f.ref, new PublishError(f.code, f.message));
+    else if ('channel' in f && f.channel) {
+      const c = chans.get(f.channel);
+      if (!c || c.route !== t) return;
+      if (f.type === 'event') {
+        if (c.deliver(f) && storage) persist(c);
+      } else if (f.type === 'subscribed') c.subscribed();
+      else if (f.type === 'gap') c.gap(f.reason);
+      else if (f.type === 'error') c.error(errorFor(f.code, f.message, { channel: f.channel }));
+    } else if (f.type === 'error') report(errorFor(f.code, f.message));
+  };
+
+  const conns = {} as Record<Transport, ReturnType<typeof createConnection<ServerFrame>>>;
+  for (const t of TRANSPORTS)
+    conns[t] = createConnection<ServerFrame>({
+      env,
+      tokens,
+      retryDelay,
+      connectTimeout,
+      idleTimeout: 0,
+      stableAfter,
+      connect: (t === 'sse' ? sseLink : wsLink)(ctx),
+      onMessage: (f) => onFrame(t, f),
+      onState(next, prev) {
+        state = { ...state, [t]: next };
+        logger?.(`${t} ${next.status}`, next);
+        if (t === 'websocket') {
+          if (next.status === 'open') {
+            for (const c of on(t)) send({ type: 'subscribe', channel: c.name, since: c.lastId });
+            outbox.flush();
+          } else if (prev.status === 'open') outbox.lost();
+          if (next.status === 'failed') outbox.fail(next.error);
+        }
+        for (const c of on(t)) {
+          c.live &&= next.status === 'open';
+          c.connError = 'error' in next ? next.error : undefined;
+          c.connFailed = next.status === 'failed';
+          c.touch();
+        }
+        emitter.emit('state', { transport: t, next, prev });
+      },
+      onLost(error, opened) {
+        if (
+          router.report(
+            t,
+            opened,
+            error.code === 'bad_content_type' || error.code === 'unsupported',
+          )
+        )
+          for (const c of chans.values()) place(c);
+      },
+    });
+
+  /** Re-reads the SSE channel set once per tick: one stream for all, reopened on change. */
+  const syncSse = () => {
+    if (syncing) return;
+    syncing = true;
+    queueMicrotask(() => {
+      syncing = false;
+      if (closed) return;
+      const conn = conns.sse;
+      const s = conn.state().status;
+      if (!on('sse').length) conn.stop();
+      else if (s === 'idle' || s === 'failed') conn.start();
+      else conn.restart();
+    });
+  };
+
+  const leave = (c: Channel) => {
+    if (c.route === 'sse') return syncSse();
+    send({ type: 'unsubscribe', channel: c.name });
+    if (!on('websocket').some((o) => o !== c)) conns.websocket.stop();
+  };
+
+  /** Puts a channel on the transport the rule picks, moving it (resuming from its last id) when that changed. */
+  const place = (c: Channel) => {
+    const explicit = c.choices.filter((x) => x !== 'auto').pop();
+    const t = router.pick(explicit ?? 'auto', c.duplex);
+    if (c.placed && t === c.route) return;
+    if (c.placed) leave(c);
+    c.route = t;
+    c.placed = true;
+    c.live = false;
+    c.connError = undefined;
+    c.connFailed = false;
+    if (t === 'sse') syncSse();
+    else if (conns.websocket.state().status === 'open')
+      send({ type: 'subscribe', channel: c.name, since: c.lastId });
+    else conns.websocket.start();
+    c.touch();
+  };
+
+  const persist = (c: Channel) => {
+    dirty.add(c);
+    persistTimer ??= env.setTimeout(flush, 1000);
+  };
+  const flush = () => {
+    persistTimer = undefined;
+    for (const c of dirty)
+      try {
+        storage?.setItem(key(c.name), c.lastId!);
+      } catch {}
+    dirty.clear();
+  };
+
+  const drop = (c: Channel) => {
+    chans.delete(c.name);
+    if (c.placed) leave(c);
+  };
+
+  return {
+    subscribe(name, opts = {}) {
+      if (closed) throw new TidewireError('client_closed', 'client closed');
+      if (!CHANNEL_PATTERN.test(name))
+        throw new TidewireError('invalid_channel', 'invalid channel name');
+      let c = chans.get(name);
+      if (!c) {
+        let since = opts.since;
+        try {
+          since ??= storage?.getItem(key(name)) ?? undefined;
+        } catch {}
+        c = createChannel(name, since, dedupeWindow);
+        chans.set(name, c);
+      }
+      const ch = c;
+      env.clearTimeout(ch.linger);
+      const choice = opts.transport ?? defaultChoice;
+      ch.choices.push(choice);
+      ch.duplex ||= !!opts.duplex;
+      const handle = createHandle<M[typeof name]>(ch, listenerError, () => {
+        ch.choices.splice(ch.choices.lastIndexOf(choice), 1);
+        if (ch.handles.size || closed) place(ch);
+        else ch.linger = env.setTimeout(() => drop(ch), closeDelay);
+      });
+      place(ch);
+      return handle;
+    },
+    publish(channel, data, opts = {}) {
+      if (closed) return Promise.reject(new PublishError('client_closed', 'client closed'));
+      const c = chans.get(channel);
+      if (c && !c.duplex) {
+        c.duplex = true;
+        place(c);
+      }
+      if (c?.route === 'websocket') {
+        const s = conns.websocket.state();
+        return s.status === 'failed'
+          ? Promise.reject(s.error)
+          : outbox.add(channel, data, opts.event);
+      }
+      return httpPublish(
+        { url, env, tokens, fetch: ctx.fetch, credentials, timeout: publishTimeout, aborts },
+        channel,
+        data,
+        opts.event,
+      );
+    },
+    getState: () => state,
+    on: emitter.on,
+    close() {
+      if (closed) return;
+      closed = true;
+      for (const c of chans.values()) env.clearTimeout(c.linger);
+      chans.clear();
+      env.clearTimeout(persistTimer);
+      flush();
+      for (const t of TRANSPORTS) conns[t].stop();
+      outbox.fail(new PublishError('client_closed', 'client closed'));
+      for (const abort of aborts) abort();
+      tokens.cancel();
+      router.dispose();
+      emitter.clear();
+    },
+  };
+}

@@ -1,0 +1,86 @@
+import type { Environment } from './environment';
+
+/** A transport a channel can travel on. */
+export type Transport = 'sse' | 'websocket';
+
+/** A subscription's transport request: `'auto'` lets the router decide. */
+export type TransportChoice = Transport | 'auto';
+
+/** Options of the fallback between transports. */
+export interface FallbackOptions {
+  /** Consecutive attempts that fail before the server's welcome after which a transport counts as blocked. @default 2 */
+  after?: number;
+  /** How long a blocked transport is avoided (and remembered in sessionStorage) before it is probed again, in ms. @default 300000 */
+  ttl?: number;
+}
+
+/** @internal */
+export interface Router {
+  /**
+   * The rule: an explicit transport always wins; `'auto'` takes WebSocket for a
+   * duplex channel (declared, or published on) and SSE otherwise, unless that
+   * transport is blocked and the other is not.
+   */
+  pick(choice: TransportChoice, duplex: boolean): Transport;
+  /**
+   * An attempt on `transport` ended (`ok`: it had reached the welcome; `hard`: it failed
+   * fatally before, which blocks at once). Returns true when this changed what `pick` answers.
+   */
+  report(transport: Transport, ok: boolean, hard?: boolean): boolean;
+  dispose(): void;
+}
+
+const other = (t: Transport): Transport => (t === 'sse' ? 'websocket' : 'sse');
+
+/** @internal */
+export function createRouter(
+  env: Environment,
+  key: string,
+  { after = 2, ttl = 300_000 }: FallbackOptions | undefined = {},
+  onChange: () => void = () => {},
+): Router {
+  const fails = { sse: 0, websocket: 0 };
+  let blocked: Partial<Record<Transport, number>> = {};
+  let timer: unknown;
+  const store = env.session();
+  try {
+    blocked = JSON.parse(store?.getItem(key) ?? '{}') as typeof blocked;
+  } catch {}
+  const isBlocked = (t: Transport) => (blocked[t] ?? 0) > env.now();
+  const save = () => {
+    try {
+      store?.setItem(key, JSON.stringify(blocked));
+    } catch {}
+  };
+  const schedule = () => {
+    env.clearTimeout(timer);
+    const next = Math.min(...Object.values(blocked).filter((t) => t > env.now()));
+    if (next < Infinity)
+      timer = env.setTimeout(() => {
+        for (const t of ['sse', 'websocket'] as const) if (!isBlocked(t)) delete blocked[t];
+        save();
+        schedule();
+        onChange();
+      }, next - env.now());
+  };
+  schedule();
+  return {
+    pick(choice, duplex) {
+      if (choice !== 'auto') return choice;
+      const want: Transport = duplex ? 'websocket' : 'sse';
+      return isBlocked(want) && !isBlocked(other(want)) ? other(want) : want;
+    },
+    report(t, ok, hard) {
+      const was = isBlocked(t);
+      fails[t] = ok ? 0 : fails[t] + 1;
+      if (ok) delete blocked[t];
+      else if ((hard || fails[t] >= after) && !was) blocked[t] = env.now() + ttl;
+      else return false;
+      if (was === isBlocked(t)) return false;
+      save();
+      schedule();
+      return true;
+    },
+    dispose: () => env.clearTimeout(timer),
+  };
+}

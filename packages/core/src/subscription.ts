@@ -1,0 +1,231 @@
+import { createEmitter, type Emitter } from './emitter';
+import type { TidewireError } from './errors';
+import type { EventFrame, GapReason } from './protocol';
+import type { Transport, TransportChoice } from './routing';
+
+/** One event of a channel, as listeners receive it. */
+export interface ChannelEvent<T = unknown> {
+  channel: string;
+  /** The event's position; give it back as `since` to resume after it. */
+  id: string;
+  /** The application's event type (`"message"` unless the publisher chose one). */
+  type: string;
+  data: T;
+}
+
+/** A `gap`: events before the current one could not be replayed. Refetch the state. */
+export interface GapInfo {
+  channel: string;
+  reason: GapReason;
+}
+
+/**
+ * Where a subscription stands.
+ * - `connecting`: not yet confirmed by the server.
+ * - `live`: confirmed; events flow.
+ * - `reconnecting`: was live, its connection was lost, it will resume from `lastEventId`.
+ * - `failed`: stopped by a fatal error (see `error`).
+ * - `closed`: unsubscribed.
+ */
+export type SubscriptionStatus = 'connecting' | 'live' | 'reconnecting' | 'failed' | 'closed';
+
+/** An immutable picture of a channel: the same object until something changes. */
+export interface SubscriptionSnapshot<T = unknown> {
+  readonly channel: string;
+  readonly status: SubscriptionStatus;
+  readonly transport: Transport;
+  /** The id of the newest event delivered (or the `since` it started from). */
+  readonly lastEventId: string | undefined;
+  readonly lastEvent: ChannelEvent<T> | undefined;
+  /** Why it is failed or reconnecting, when known. */
+  readonly error: TidewireError | undefined;
+  /** Events delivered to listeners. */
+  readonly received: number;
+  /** Events dropped because their id had already been delivered. */
+  readonly duplicates: number;
+  /** `gap` events raised. */
+  readonly gaps: number;
+  /** Times the server confirmed the subscription again after the first. */
+  readonly reconnects: number;
+}
+
+/** Listener signatures of a {@link Subscription}. */
+export type SubscriptionEvents<T> = {
+  event: (event: ChannelEvent<T>) => void;
+  gap: (gap: GapInfo) => void;
+  error: (context: { error: TidewireError }) => void;
+  /** `getSnapshot()` would now return a new object. */
+  change: () => void;
+};
+
+/** Options of `client.subscribe`. */
+export interface SubscribeOptions {
+  /**
+   * The transport: an explicit one always wins (and never falls back); `'auto'`
+   * takes SSE for listen-only channels and WebSocket for duplex ones.
+   * @default the client's `transport` option
+   */
+  transport?: TransportChoice;
+  /** Resume after this event id (a saved `lastEventId`). @default the persisted position, if any */
+  since?: string;
+  /** Declare that the app will publish here: `'auto'` then prefers WebSocket. @default false */
+  duplex?: boolean;
+}
+
+/** One handle on a channel. Several handles share one server-side subscription. */
+export interface Subscription<T = unknown> {
+  readonly channel: string;
+  /** Adds a listener; returns its disposer. */
+  on<K extends keyof SubscriptionEvents<T>>(
+    type: K,
+    listener: SubscriptionEvents<T>[K],
+  ): () => void;
+  getSnapshot(): SubscriptionSnapshot<T>;
+  /** Releases this handle (idempotent); the channel closes shortly after its last handle. */
+  unsubscribe(): void;
+}
+
+type Events = SubscriptionEvents<unknown>;
+
+/** Per-channel state shared by its handles. @internal */
+export interface Channel {
+  readonly name: string;
+  readonly handles: Set<Emitter<Events>>;
+  /** Choices of handles, newest last: the newest explicit one wins. */
+  readonly choices: TransportChoice[];
+  duplex: boolean;
+  route: Transport;
+  lastId: string | undefined;
+  /** Confirmed by `subscribed` on its current route. */
+  live: boolean;
+  /** A channel-level fatal error (forbidden…): it is left out of requests. */
+  failure: TidewireError | undefined;
+  /** The route's connection error, when not open. */
+  connError: TidewireError | undefined;
+  connFailed: boolean;
+  linger: unknown;
+  /** Whether it has joined a route yet. */
+  placed: boolean;
+  deliver(frame: EventFrame): boolean;
+  subscribed(): void;
+  gap(reason: GapReason): void;
+  error(error: TidewireError): void;
+  /** Something in the snapshot changed. */
+  touch(): void;
+  snapshot(): SubscriptionSnapshot;
+}
+
+/** @internal */
+export function createChannel(name: string, since: string | undefined, window: number): Channel {
+  const seen = new Set<string>();
+  const ring: string[] = [];
+  let at = 0;
+  let snap: SubscriptionSnapshot | undefined;
+  let lastEvent: ChannelEvent | undefined;
+  let received = 0;
+  let duplicates = 0;
+  let gaps = 0;
+  let confirmed = 0;
+  const emit = <K extends keyof Events>(type: K, arg: Parameters<Events[K]>[0]) => {
+    for (const h of ch.handles) h.emit(type, arg);
+  };
+  const ch: Channel = {
+    name,
+    handles: new Set(),
+    choices: [],
+    duplex: false,
+    route: 'sse',
+    lastId: since,
+    live: false,
+    failure: undefined,
+    connError: undefined,
+    connFailed: false,
+    linger: undefined,
+    placed: false,
+    deliver(f) {
+      if (seen.has(f.id)) {
+        duplicates++;
+        ch.touch();
+        return false;
+      }
+      const old = ring[at];
+      if (old !== undefined) seen.delete(old);
+      ring[at] = f.id;
+      at = (at + 1) % window;
+      seen.add(f.id);
+      ch.lastId = f.id;
+      received++;
+      lastEvent = { channel: name, id: f.id, type: f.event, data: f.data };
+      emit('event', lastEvent);
+      ch.touch();
+      return true;
+    },
+    subscribed() {
+      if (ch.live) return;
+      confirmed++;
+      ch.live = true;
+      ch.touch();
+    },
+    gap(reason) {
+      gaps++;
+      emit('gap', { channel: name, reason });
+      ch.touch();
+    },
+    error(error) {
+      if (error.fatal) ch.failure = error;
+      emit('error', { error });
+      ch.touch();
+    },
+    touch() {
+      snap = undefined;
+      emit('change', undefined as never);
+    },
+    snapshot() {
+      snap ??= {
+        channel: name,
+        status:
+          ch.failure || ch.connFailed
+            ? 'failed'
+            : ch.live
+              ? 'live'
+              : confirmed
+                ? 'reconnecting'
+                : 'connecting',
+        transport: ch.route,
+        lastEventId: ch.lastId,
+        lastEvent: lastEvent as never,
+        error: ch.failure ?? ch.connError,
+        received,
+        duplicates,
+        gaps,
+        reconnects: Math.max(0, confirmed - 1),
+      };
+      return snap;
+    },
+  };
+  return ch;
+}
+
+/** @internal */
+export function createHandle<T>(
+  ch: Channel,
+  onListenerError: (error: unknown) => void,
+  release: () => void,
+): Subscription<T> {
+  const emitter = createEmitter<Events>(onListenerError);
+  let closed: SubscriptionSnapshot<T> | undefined;
+  ch.handles.add(emitter);
+  return {
+    channel: ch.name,
+    on: (type, listener) => emitter.on(type, listener as never),
+    getSnapshot: () => closed ?? (ch.snapshot() as SubscriptionSnapshot<T>),
+    unsubscribe() {
+      if (closed) return;
+      closed = { ...(ch.snapshot() as SubscriptionSnapshot<T>), status: 'closed' };
+      emitter.emit('change', undefined as never);
+      emitter.clear();
+      ch.handles.delete(emitter);
+      release();
+    },
+  };
+}

@@ -1,0 +1,379 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ClientOptions } from '../src/client';
+import { type Client, createClient } from '../src/client';
+import type { TidewireError } from '../src/errors';
+import type { WebSocketConstructor } from '../src/transports/websocket';
+import { event, FakeSocket, fakeSseFetch, subscribed, welcome } from './fakes';
+import { fakeEnvironment } from './helpers';
+
+const tick = async (n = 6) => {
+  for (let i = 0; i < n; i++) await vi.advanceTimersByTimeAsync(0);
+};
+
+let client: Client<{ prices: number; chat: { text: string } }> | undefined;
+let net: ReturnType<typeof fakeSseFetch>;
+
+function make(options: Partial<ClientOptions> = {}) {
+  const f = fakeEnvironment();
+  net = fakeSseFetch();
+  const c = createClient<{ prices: number; chat: { text: string } }>({
+    url: 'http://127.0.0.1:1/tw/',
+    fetch: net.fetch,
+    WebSocket: FakeSocket as unknown as WebSocketConstructor,
+    getToken: () => 'tok',
+    environment: f.env,
+    retryDelay: () => 100,
+    ...options,
+  });
+  client = c;
+  return { client: c, ...f };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  FakeSocket.all = [];
+});
+afterEach(() => {
+  client?.close();
+  client = undefined;
+  expect(vi.getTimerCount()).toBe(0);
+  vi.useRealTimers();
+});
+
+describe('createClient over SSE', () => {
+  it('should open one stream for channels subscribed in one tick, token in a header only', async () => {
+    const { client } = make();
+    client.subscribe('prices', { since: 'e-5' });
+    client.subscribe('chat', { transport: 'sse' });
+    await tick();
+    expect(net.streams).toHaveLength(1);
+    const s = net.last();
+    expect(s.url).toBe('http://127.0.0.1:1/tw/sse?channel=prices@e-5&channel=chat');
+    expect(s.headers.authorization).toBe('Bearer tok');
+    expect(s.url).not.toContain('tok');
+  });
+
+  it('should deliver typed events, drop duplicates by id and count them', async () => {
+    const { client } = make();
+    const sub = client.subscribe('prices');
+    const seen: number[] = [];
+    sub.on('event', (e) => seen.push(e.data));
+    await tick();
+    const s = net.last();
+    s.push(welcome);
+    s.push(subscribed('prices'));
+    s.push(event('prices', 'e-1', 1), 'e-1');
+    s.push(event('prices', 'e-1', 1), 'e-1');
+    s.push(event('prices', 'e-2', 2), 'e-2');
+    await tick();
+    expect(seen).toEqual([1, 2]);
+    expect(sub.getSnapshot()).toMatchObject({
+      status: 'live',
+      transport: 'sse',
+      lastEventId: 'e-2',
+      received: 2,
+      duplicates: 1,
+    });
+  });
+
+  it('should keep the snapshot object until something changes', async () => {
+    const { client } = make();
+    const sub = client.subscribe('prices');
+    const changes = vi.fn();
+    sub.on('change', changes);
+    const a = sub.getSnapshot();
+    expect(sub.getSnapshot()).toBe(a);
+    await tick();
+    net.last().push(welcome);
+    net.last().push(event('prices', 'e-1'), 'e-1');
+    await tick();
+    expect(changes).toHaveBeenCalled();
+    expect(sub.getSnapshot()).not.toBe(a);
+  });
+
+  it('should resume every channel from its last id after the stream drops', async () => {
+    const { client } = make();
+    client.subscribe('prices');
+    await tick();
+    net.last().push(welcome);
+    net.last().push(event('prices', 'e-3'), 'e-3');
+    net.last().end();
+    await tick();
+    await vi.advanceTimersByTimeAsync(100);
+    await tick();
+    expect(net.streams).toHaveLength(2);
+    expect(net.last().url).toContain('channel=prices@e-3');
+  });
+
+  it('should raise gap and keep going', async () => {
+    const { client } = make();
+    const sub = client.subscribe('prices', { since: 'old-1' });
+    const gaps = vi.fn();
+    sub.on('gap', gaps);
+    await tick();
+    net.last().push(welcome);
+    net.last().push({ type: 'gap', channel: 'prices', reason: 'epoch' });
+    await tick();
+    expect(gaps).toHaveBeenCalledWith({ channel: 'prices', reason: 'epoch' });
+    expect(sub.getSnapshot().gaps).toBe(1);
+  });
+
+  it('should reopen the stream when the channel set changes, then close the old one', async () => {
+    const { client } = make();
+    client.subscribe('prices');
+    await tick();
+    net.last().push(welcome);
+    net.last().push(event('prices', 'e-1'), 'e-1');
+    await tick();
+    client.subscribe('chat', { transport: 'sse' });
+    await tick();
+    expect(net.streams).toHaveLength(2);
+    expect(net.last().url).toContain('channel=prices@e-1&channel=chat');
+    expect(net.streams[0]!.aborted).toBe(false);
+    net.last().push(welcome);
+    await tick();
+    expect(net.streams[0]!.aborted).toBe(true);
+  });
+
+  it('should isolate a throwing listener and report it', async () => {
+    const { client } = make();
+    const sub = client.subscribe('prices');
+    const errors: TidewireError[] = [];
+    client.on('error', ({ error }) => errors.push(error));
+    sub.on('event', () => {
+      throw new Error('listener bug');
+    });
+    const good = vi.fn();
+    sub.on('event', good);
+    await tick();
+    net.last().push(welcome);
+    net.last().push(event('prices', 'e-1'), 'e-1');
+    await tick();
+    expect(good).toHaveBeenCalledTimes(1);
+    expect(errors[0]?.code).toBe('listener_failed');
+  });
+
+  it('should report a malformed frame and keep the stream', async () => {
+    const { client } = make();
+    const sub = client.subscribe('prices');
+    const errors: string[] = [];
+    client.on('error', ({ error }) => errors.push(error.code));
+    await tick();
+    net.last().push(welcome);
+    net.last().push('{not json');
+    net.last().push('{"type":"mystery"}');
+    net.last().push(event('prices', 'e-1'), 'e-1');
+    await tick();
+    expect(errors).toEqual(['bad_message', 'bad_message']);
+    expect(sub.getSnapshot().received).toBe(1);
+  });
+
+  it('should stop with a fatal error on 403 and on a wrong content type', async () => {
+    const { client } = make();
+    net.responses.push(new Response('{}', { status: 403 }));
+    const sub = client.subscribe('prices');
+    await tick();
+    expect(sub.getSnapshot()).toMatchObject({ status: 'failed', error: { code: 'forbidden' } });
+    expect(client.getState().sse.status).toBe('failed');
+  });
+
+  it('should keep the connection through a quick unsubscribe/subscribe (StrictMode)', async () => {
+    const { client } = make();
+    client.subscribe('prices').unsubscribe();
+    const sub = client.subscribe('prices');
+    await tick();
+    expect(net.streams).toHaveLength(1);
+    sub.unsubscribe();
+    expect(sub.getSnapshot().status).toBe('closed');
+    await vi.advanceTimersByTimeAsync(1000);
+    await tick();
+    expect(net.last().aborted).toBe(true);
+    expect(client.getState().sse.status).toBe('idle');
+  });
+
+  it('should persist positions and resume from them in a new client', async () => {
+    const store = new Map<string, string>();
+    const storage = {
+      getItem: (k: string) => store.get(k) ?? null,
+      setItem: (k: string, v: string) => void store.set(k, v),
+      removeItem: (k: string) => void store.delete(k),
+    };
+    const first = make({ storage }).client;
+    first.subscribe('prices');
+    await tick();
+    net.last().push(welcome);
+    net.last().push(event('prices', 'e-9'), 'e-9');
+    await tick();
+    first.close();
+    make({ storage }).client.subscribe('prices');
+    await tick();
+    expect(net.last().url).toContain('prices@e-9');
+  });
+});
+
+describe('createClient over WebSocket', () => {
+  it('should send auth first, then subscribe with positions after the welcome', async () => {
+    const { client } = make();
+    client.subscribe('prices', { transport: 'websocket', since: 'e-2' });
+    client.subscribe('chat', { transport: 'websocket' });
+    await tick();
+    expect(FakeSocket.all).toHaveLength(1);
+    const ws = FakeSocket.last();
+    expect(ws.url).toBe('ws://127.0.0.1:1/tw/ws');
+    ws.welcome();
+    expect(ws.sent).toEqual([
+      { type: 'auth', token: 'tok' },
+      { type: 'subscribe', channel: 'prices', since: 'e-2' },
+      { type: 'subscribe', channel: 'chat' },
+    ]);
+  });
+
+  it('should publish with acknowledgement, and reject by ref on error', async () => {
+    const { client } = make();
+    client.subscribe('chat', { transport: 'websocket' });
+    await tick();
+    const ws = FakeSocket.last();
+    const queued = client.publish('chat', { text: 'early' });
+    ws.welcome();
+    const refused = client.publish('chat', { text: 'no' }, { event: 'note' });
+    const sent = ws.sent.filter((f) => (f as { type: string }).type === 'publish');
+    expect(sent).toEqual([
+      { type: 'publish', ref: '1', channel: 'chat', data: { text: 'early' } },
+      { type: 'publish', ref: '2', channel: 'chat', event: 'note', data: { text: 'no' } },
+    ]);
+    ws.receive({ type: 'ack', ref: '1', id: 'e-7' });
+    ws.receive({ type: 'error', code: 'rate_limited', message: 'slow down', ref: '2' });
+    expect(await queued).toEqual({ id: 'e-7' });
+    await expect(refused).rejects.toMatchObject({ name: 'PublishError', code: 'rate_limited' });
+  });
+
+  it('should bound the outgoing queue and reject unconfirmed publishes on loss', async () => {
+    const { client } = make({ maxQueue: 1 });
+    client.subscribe('chat', { transport: 'websocket' });
+    await tick();
+    const ws = FakeSocket.last();
+    ws.welcome();
+    const first = client.publish('chat', { text: 'a' });
+    await expect(client.publish('chat', { text: 'b' })).rejects.toMatchObject({
+      code: 'queue_full',
+    });
+    ws.drop(1006);
+    await expect(first).rejects.toMatchObject({ code: 'unconfirmed' });
+  });
+
+  it('should refresh the token in-band without reconnecting', async () => {
+    let n = 0;
+    const { client } = make({ getToken: () => `tok${++n}` });
+    client.subscribe('chat', { transport: 'websocket' });
+    await tick();
+    const ws = FakeSocket.last();
+    ws.welcome();
+    ws.receive({ type: 'refresh', expiresIn: 30000 });
+    await tick();
+    expect(ws.sent).toContainEqual({ type: 'auth', token: 'tok2' });
+    expect(FakeSocket.all).toHaveLength(1);
+  });
+
+  it('should retry at once with a fresh token after 4401', async () => {
+    const reasons: string[] = [];
+    const { client } = make({
+      getToken: ({ reason }) => {
+        reasons.push(reason);
+        return 'tok';
+      },
+    });
+    client.subscribe('chat', { transport: 'websocket' });
+    await tick();
+    FakeSocket.last().open();
+    FakeSocket.last().drop(4401, 'expired');
+    await tick();
+    expect(reasons).toEqual(['connect', 'expired']);
+    expect(FakeSocket.all).toHaveLength(2);
+  });
+});
+
+describe('routing', () => {
+  it('should move an auto channel to WebSocket when the app publishes on it, resuming and dropping the old route', async () => {
+    const { client } = make();
+    const sub = client.subscribe('chat');
+    const ids: string[] = [];
+    sub.on('event', (e) => ids.push(e.id));
+    await tick();
+    const s = net.last();
+    s.push(welcome);
+    s.push(event('chat', 'e-1'), 'e-1');
+    await tick();
+    const published = client.publish('chat', { text: 'hi' });
+    await tick();
+    expect(sub.getSnapshot().transport).toBe('websocket');
+    s.push(event('chat', 'e-2'), 'e-2');
+    const ws = FakeSocket.last();
+    ws.welcome();
+    expect(ws.sent).toContainEqual({ type: 'subscribe', channel: 'chat', since: 'e-1' });
+    ws.receive(event('chat', 'e-2'));
+    ws.receive({ type: 'ack', ref: '1', id: 'e-3' });
+    ws.receive(event('chat', 'e-3'));
+    await tick();
+    expect(ids).toEqual(['e-1', 'e-2', 'e-3']);
+    expect(await published).toEqual({ id: 'e-3' });
+    expect(s.aborted).toBe(true);
+  });
+
+  it('should fall back to SSE + POST when WebSocket fails twice before its welcome, and remember it', async () => {
+    const session = new Map<string, string>();
+    const { client } = make({
+      environment: {
+        ...fakeEnvironment().env,
+        session: () => ({
+          getItem: (k) => session.get(k) ?? null,
+          setItem: (k, v) => void session.set(k, v),
+          removeItem: (k) => void session.delete(k),
+        }),
+      },
+    });
+    const sub = client.subscribe('chat', { duplex: true });
+    await tick();
+    FakeSocket.last().drop(1006);
+    await vi.advanceTimersByTimeAsync(100);
+    await tick();
+    FakeSocket.last().drop(1006);
+    await tick();
+    expect(sub.getSnapshot().transport).toBe('sse');
+    expect(net.streams).toHaveLength(1);
+    expect(client.getState().websocket.status).toBe('idle');
+    expect(JSON.parse(session.get('tidewire:route:http://127.0.0.1:1/tw')!)).toHaveProperty(
+      'websocket',
+    );
+    expect(await client.publish('chat', { text: 'x' })).toEqual({ id: 'p1' });
+    expect(net.posts[0]).toMatchObject({
+      url: 'http://127.0.0.1:1/tw/publish',
+      headers: { authorization: 'Bearer tok' },
+      body: { channel: 'chat', data: { text: 'x' } },
+    });
+  });
+});
+
+describe('HTTP publish', () => {
+  it('should refresh the token once after a 401 and report other statuses as typed errors', async () => {
+    let n = 0;
+    const { client } = make({ getToken: () => `t${++n}` });
+    net.responses.push(new Response('{"code":"token_expired"}', { status: 401 }));
+    expect(await client.publish('chat', { text: 'a' })).toEqual({ id: 'p2' });
+    expect(net.posts.map((p) => p.headers.authorization)).toEqual(['Bearer t1', 'Bearer t2']);
+    net.responses.push(new Response('{"code":"too_large","message":"big"}', { status: 413 }));
+    await expect(client.publish('chat', { text: 'b' })).rejects.toMatchObject({
+      name: 'PublishError',
+      code: 'too_large',
+      status: 413,
+    });
+  });
+
+  it('should reject after close without a request', async () => {
+    const { client } = make();
+    client.close();
+    await expect(client.publish('chat', { text: 'a' })).rejects.toMatchObject({
+      code: 'client_closed',
+    });
+    expect(net.posts).toHaveLength(0);
+  });
+});
