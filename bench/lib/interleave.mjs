@@ -1,0 +1,49 @@
+// Runs trials interleaved (A, B, C, A, B, C, …), each in its own process, so that
+// drift in the machine's load touches every consumer alike.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const trialPath = fileURLToPath(new URL('./trial.mjs', import.meta.url));
+
+/** Runs one trial process and returns its parsed JSON line. */
+export function runTrial(spec) {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [trialPath, JSON.stringify(spec)],
+      { timeout: spec.warmupMs + spec.durationMs + 20_000, maxBuffer: 1 << 20 },
+      (error, stdout) => {
+        const line = stdout.trim().split('\n').pop();
+        try {
+          resolve(JSON.parse(line));
+        } catch {
+          resolve({ ok: false, error: String(error?.message ?? 'no result').split('\n')[0] });
+        }
+      },
+    );
+  });
+}
+
+/**
+ * @param {string[]} names consumers to run
+ * @param {object} spec trial spec without `consumer`
+ * @param {number} rounds
+ * @returns {Promise<Record<string, object[]>>} each consumer's results, one per round (index = round)
+ */
+export async function interleaved(names, spec, rounds, log = () => {}) {
+  const results = Object.fromEntries(names.map((n) => [n, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const name of names) {
+      const first = results[name][0];
+      // A consumer that could not run (pending client, unsupported) is not retried.
+      if (first && !first.ok) {
+        results[name].push(first);
+        continue;
+      }
+      const result = await runTrial({ ...spec, consumer: name });
+      results[name].push(result);
+      log(`  round ${round + 1}/${rounds} ${name}: ${result.ok ? 'ok' : result.error}`);
+    }
+  }
+  return results;
+}

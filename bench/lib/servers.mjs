@@ -1,0 +1,264 @@
+// Loopback servers for the benchmarks. This module is a worker thread's entry:
+// the server works on its own event loop, so the measured client's loop only
+// carries the client.
+//
+// workerData:
+//   kind      one of `kinds` below
+//   mode      'credit': send as fast as the consumer keeps up, at most `window`
+//             events ahead of the count it reports in `counter`;
+//             'paced': one event every `intervalMs`, stamped at send (latency);
+//             'idle': send nothing, only answer echoes (round trips).
+//   counter   SharedArrayBuffer holding an Int32 the consumer advances
+//   options   per-kind options (Tidewire: channel count)
+import http from 'node:http';
+import { parentPort, workerData } from 'node:worker_threads';
+import { WebSocketServer } from 'ws';
+import { makeEvent } from './event.mjs';
+
+const { kind, mode, window = 2048, intervalMs = 1, counter, options = {} } = workerData;
+const delivered = new Int32Array(counter);
+
+/**
+ * Sends events to one connection according to `mode` until the returned stop()
+ * is called. `sendBatch` writes an array of events.
+ */
+export function pump(sendBatch) {
+  let stopped = false;
+  let seq = 0;
+  if (mode === 'paced') {
+    const timer = setInterval(() => sendBatch([makeEvent(seq++)]), intervalMs);
+    return () => clearInterval(timer);
+  }
+  if (mode === 'credit') {
+    (async () => {
+      while (!stopped) {
+        const seen = Atomics.load(delivered, 0);
+        const batch = [];
+        while (seq < seen + window) batch.push(makeEvent(seq++));
+        if (batch.length > 0) sendBatch(batch);
+        // Sleep until the consumer reports progress (or 50 ms pass), letting I/O flush.
+        const wait = Atomics.waitAsync(delivered, 0, seen, 50);
+        await (wait.async ? wait.value : new Promise(setImmediate));
+      }
+    })();
+  }
+  return () => {
+    stopped = true;
+  };
+}
+
+/** The same stream as an async iterator, for libraries that pull (graphql-ws). */
+async function* pumpIterator() {
+  const queue = [];
+  let wake;
+  const stop = pump((batch) => {
+    queue.push(...batch);
+    wake?.();
+  });
+  try {
+    for (;;) {
+      while (queue.length > 0) yield queue.shift();
+      await new Promise((resolve) => {
+        wake = resolve;
+      });
+      wake = undefined;
+    }
+  } finally {
+    stop();
+  }
+}
+
+function listen(server) {
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve(server.address().port)),
+  );
+}
+
+function closeHttp(server) {
+  server.closeAllConnections?.();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/**
+ * Writes a batch of frames in one system call. `ws` writes each frame on its own;
+ * without this the benchmark server, not the client under test, is the limit.
+ * `_socket` is ws's underlying net.Socket (not public API, stable since ws 1).
+ */
+function corked(ws, write) {
+  ws._socket.cork();
+  write();
+  ws._socket.uncork();
+}
+
+/** Raw `ws`: every event a text frame of JSON; any message received is echoed. */
+async function wsRaw() {
+  const server = http.createServer();
+  const wss = new WebSocketServer({ server });
+  wss.on('connection', (ws) => {
+    const stop = pump((batch) =>
+      corked(ws, () => {
+        for (const e of batch) ws.send(JSON.stringify(e));
+      }),
+    );
+    ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+    ws.on('close', stop);
+  });
+  const port = await listen(server);
+  return {
+    url: `ws://127.0.0.1:${port}/`,
+    close: async () => {
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+      await closeHttp(server);
+    },
+  };
+}
+
+/** Raw Node http streaming an event stream: one `data:` line per event. */
+async function sseRaw() {
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      'access-control-allow-origin': '*',
+    });
+    res.write(': open\n\n');
+    const stop = pump((batch) => {
+      res.write(batch.map((e) => `data: ${JSON.stringify(e)}\n\n`).join(''));
+    });
+    res.on('close', stop);
+  });
+  const port = await listen(server);
+  return { url: `http://127.0.0.1:${port}/sse`, close: () => closeHttp(server) };
+}
+
+/** socket.io server, WebSocket transport only; `echo` is acknowledged with its argument. */
+async function socketIo() {
+  const { Server } = await import('socket.io');
+  const server = http.createServer();
+  const io = new Server(server, { transports: ['websocket'], cors: { origin: '*' } });
+  io.on('connection', (socket) => {
+    const stop = pump((batch) => {
+      for (const e of batch) socket.emit('e', e);
+    });
+    socket.on('echo', (payload, ack) => ack(payload));
+    socket.on('disconnect', stop);
+  });
+  const port = await listen(server);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      io.disconnectSockets(true);
+      await new Promise((resolve) => io.close(() => resolve()));
+    },
+  };
+}
+
+/** graphql-ws server with `subscription { events { seq t pad } }`. */
+async function graphqlWs() {
+  const g = await import('graphql');
+  const { useServer } = await import('graphql-ws/use/ws');
+  const Event = new g.GraphQLObjectType({
+    name: 'Event',
+    fields: {
+      seq: { type: g.GraphQLInt },
+      t: { type: g.GraphQLFloat },
+      pad: { type: g.GraphQLString },
+    },
+  });
+  const schema = new g.GraphQLSchema({
+    query: new g.GraphQLObjectType({ name: 'Query', fields: { ok: { type: g.GraphQLBoolean } } }),
+    subscription: new g.GraphQLObjectType({
+      name: 'Subscription',
+      fields: { events: { type: Event, subscribe: pumpIterator, resolve: (e) => e } },
+    }),
+  });
+  const server = http.createServer();
+  const wss = new WebSocketServer({ server, path: '/graphql' });
+  const disposable = useServer({ schema }, wss);
+  const port = await listen(server);
+  return {
+    url: `ws://127.0.0.1:${port}/graphql`,
+    close: async () => {
+      await disposable.dispose();
+      await closeHttp(server);
+    },
+  };
+}
+
+/**
+ * The part of the Phoenix channels protocol (JSON serializer, vsn 2.0.0) that
+ * phoenix.js needs: join, heartbeat, leave, pushes answered by a reply, and
+ * broadcasts of event `e` on the joined topic. Messages are
+ * `[join_ref, ref, topic, event, payload]`.
+ */
+async function phoenix() {
+  const server = http.createServer();
+  const wss = new WebSocketServer({ server, path: '/socket/websocket' });
+  wss.on('connection', (ws) => {
+    const stops = new Map();
+    const reply = (joinRef, ref, topic, response) =>
+      ws.send(JSON.stringify([joinRef, ref, topic, 'phx_reply', { status: 'ok', response }]));
+    ws.on('message', (raw) => {
+      const [joinRef, ref, topic, event, payload] = JSON.parse(String(raw));
+      if (event === 'phx_join') {
+        reply(joinRef, ref, topic, {});
+        const stop = pump((batch) =>
+          corked(ws, () => {
+            for (const e of batch) ws.send(JSON.stringify([joinRef, null, topic, 'e', e]));
+          }),
+        );
+        stops.set(topic, stop);
+      } else if (event === 'phx_leave') {
+        stops.get(topic)?.();
+        stops.delete(topic);
+        reply(joinRef, ref, topic, {});
+      } else {
+        reply(joinRef, ref, topic, event === 'echo' ? payload : {});
+      }
+    });
+    ws.on('close', () => {
+      for (const stop of stops.values()) stop();
+    });
+  });
+  const port = await listen(server);
+  return {
+    url: `ws://127.0.0.1:${port}/socket`,
+    close: async () => {
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+      await closeHttp(server);
+    },
+  };
+}
+
+/** @tidewire/server: see bench/tidewire.mjs. */
+async function tidewire() {
+  const { startTidewireServer } = await import('../tidewire.mjs');
+  return startTidewireServer({ pump, mode, ...options });
+}
+
+export const kinds = {
+  'ws-raw': wsRaw,
+  'sse-raw': sseRaw,
+  socketio: socketIo,
+  graphqlWs,
+  phoenix,
+  tidewire,
+};
+
+if (parentPort && workerData?.kind) {
+  const started = await kinds[kind]();
+  parentPort.postMessage({ url: started.url });
+  parentPort.on('message', async (message) => {
+    if (message?.type === 'close') {
+      await started.close();
+      parentPort.postMessage({ closed: true });
+      parentPort.close();
+    } else if (message?.type === 'call') {
+      // Server-side actions a benchmark asks for (Tidewire: drop every connection).
+      const result = await started[message.name]?.(...(message.args ?? []));
+      parentPort.postMessage({ called: message.name, result });
+    }
+  });
+}

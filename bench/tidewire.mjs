@@ -1,0 +1,107 @@
+// Tidewire's slot in every benchmark: its server (run inside the server worker)
+// and its consumers. Both come from the built packages (`pnpm build`); when the
+// client is not built or does not export `createClient`, its rows are reported
+// as pending rather than guessed.
+import WebSocket from 'ws';
+
+/** Thrown by a Tidewire consumer when the built client is not there yet. */
+export class PendingError extends Error {
+  name = 'PendingError';
+}
+
+/** The built @tidewire/core, or null when it is missing or has no createClient. */
+export async function loadCore() {
+  try {
+    const core = await import('@tidewire/core');
+    return typeof core.createClient === 'function' ? core : null;
+  } catch {
+    return null;
+  }
+}
+
+export const channelNames = (count) => Array.from({ length: count }, (_, i) => `bench-${i}`);
+
+/**
+ * Starts @tidewire/server on loopback. Once `channels` subscriptions exist it
+ * publishes the pump's events round-robin over the channels.
+ */
+export async function startTidewireServer({ pump, channels = 1 }) {
+  const http = await import('node:http');
+  const { createTidewireServer } = await import('@tidewire/server');
+  const tw = createTidewireServer();
+  const server = http.createServer();
+  const detach = tw.attach(server);
+  const names = channelNames(channels);
+  let stop = () => {};
+  const waiting = setInterval(() => {
+    if (tw.stats().subscriptions < channels) return;
+    clearInterval(waiting);
+    stop = pump((batch) => {
+      for (const e of batch) tw.publish(names[e.seq % channels], e);
+    });
+  }, 5);
+  const port = await new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve(server.address().port)),
+  );
+  return {
+    url: `http://127.0.0.1:${port}/tidewire`,
+    disconnectAll: () => tw.disconnectAll(),
+    close: async () => {
+      clearInterval(waiting);
+      stop();
+      await tw.close();
+      detach();
+      server.closeAllConnections?.();
+      await new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * Opens a client subscribed to `channels` channels on `transport` and resolves
+ * once every subscription is live.
+ */
+async function openTidewire({ url, onEvent, transport, channels = 1, onClient }) {
+  const core = await loadCore();
+  if (!core) throw new PendingError('@tidewire/core is not built or exports no createClient');
+  const client = core.createClient({ url, transport, WebSocket, fetch: globalThis.fetch });
+  onClient?.(client);
+  const duplex = transport === 'websocket';
+  const subs = channelNames(channels).map((name) => {
+    const sub = client.subscribe(name, { transport, duplex });
+    sub.on('event', (e) => onEvent(e.data));
+    return sub;
+  });
+  await new Promise((resolve) => {
+    const check = () => {
+      if (subs.every((s) => s.getSnapshot().status === 'live')) resolve();
+      else setTimeout(check, 5);
+    };
+    check();
+  });
+  return {
+    client,
+    close: () => client.close(),
+    // Duplex round trip: a publish on the WebSocket, resolved by the server's ack.
+    echo: duplex ? () => client.publish('bench-0', { echo: true }) : undefined,
+  };
+}
+
+const slot = (transport, channels) => ({
+  transport,
+  duplex: transport === 'websocket',
+  server: 'tidewire',
+  serverOptions: { channels },
+  tidewire: true,
+  open: (ctx) => openTidewire({ ...ctx, transport, channels }),
+});
+
+/** Tidewire's rows: one channel per transport, and 100 channels on one connection. */
+export const tidewireConsumers = {
+  'Tidewire WebSocket': slot('websocket', 1),
+  'Tidewire SSE': slot('sse', 1),
+  'Tidewire WebSocket, 100 channels': slot('websocket', 100),
+  'Tidewire SSE, 100 channels': slot('sse', 100),
+};
+
+export { openTidewire };
