@@ -1,6 +1,7 @@
 // The web-platform-tests `eventsource/format-*` cases (and a few neighbours), rewritten as byte
 // streams fed through openSse. Every case runs with the body in one chunk and one byte per chunk;
 // some also run split in two at every byte boundary.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { openSse, type SseEnd, type SseMessage, type SseRequest } from '../../src/transports/sse';
 
@@ -303,6 +304,30 @@ describe('openSse event-stream format', () => {
       });
     }
   }
+
+  it('should give the same result however a stream is split into chunks', async () => {
+    const line = fc.constantFrom(
+      ...['data', 'data:', 'data: x', 'data:€𝄞', 'id: 1', 'id: 2', 'id', 'event: e', 'retry: 10'],
+      ...[': c', '', '', '\uFEFF', 'é', 'data\0:', 'id: \0'],
+    );
+    const ending = fc.constantFrom('\n', '\r', '\r\n');
+    const stream = fc
+      .array(fc.tuple(line, ending), { maxLength: 24 })
+      .map((lines) => encode(lines.map(([text, end]) => text + end).join('')));
+    await fc.assert(
+      fc.asyncProperty(stream, fc.array(fc.nat(), { maxLength: 8 }), async (body, cuts) => {
+        const points = [...new Set(cuts.map((cut) => cut % (body.length + 1)))].sort(
+          (a, b) => a - b,
+        );
+        const chunks = [0, ...points].map((from, i) =>
+          body.subarray(from, points[i] ?? body.length),
+        );
+        const whole = await run(() => ({ chunks: [body] }));
+        expect(await run(() => ({ chunks }))).toEqual(whole);
+      }),
+      { numRuns: 200 },
+    );
+  });
 
   it('should pass mime-valid-bogus: another type ends the stream without opening it', async () => {
     const outcome = await run(() => ({
