@@ -1,0 +1,176 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { AuthError, createMemoryStore } from '../../server/src/index';
+import type { Transport } from '../src/routing';
+import { cleanup, connect, sleep, startServer, until } from './int-server';
+
+afterEach(cleanup);
+
+/** Publishes `n` events on the server, `gap` ms apart; returns their ids in order. */
+async function publishMany(
+  publish: (i: number) => { id: string } | Promise<{ id: string }>,
+  n: number,
+  gap = 5,
+) {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    ids.push((await publish(i)).id);
+    await sleep(gap);
+  }
+  return ids;
+}
+
+describe.each<Transport>(['sse', 'websocket'])('client over %s', (transport) => {
+  it('should receive live events and publish', async () => {
+    const server = await startServer();
+    const client = connect<{ chat: { n: number } }>(server.url);
+    const sub = client.subscribe('chat', { transport });
+    const got: number[] = [];
+    sub.on('event', (e) => got.push(e.data.n));
+    await until(() => sub.getSnapshot().status === 'live');
+    server.tw.publish('chat', { n: 1 });
+    const { id } = await client.publish('chat', { n: 2 });
+    expect(id).toMatch(/-/);
+    await until(() => got.length === 2);
+    expect(got).toEqual([1, 2]);
+    expect(sub.getSnapshot().transport).toBe(transport);
+  });
+
+  it('should resume with zero loss and zero duplicates when connections are killed', async () => {
+    const server = await startServer();
+    const client = connect(server.url);
+    const sub = client.subscribe('feed', { transport });
+    const got: string[] = [];
+    sub.on('event', (e) => got.push(e.id));
+    await until(() => sub.getSnapshot().status === 'live');
+    const publishing = publishMany((i) => server.tw.publish('feed', i), 60, 3);
+    for (let k = 0; k < 3; k++) {
+      await sleep(40);
+      server.tw.disconnectAll();
+    }
+    const ids = await publishing;
+    await until(() => got.length >= ids.length);
+    await sleep(50);
+    expect(got).toEqual(ids);
+    expect(sub.getSnapshot().reconnects).toBeGreaterThanOrEqual(1);
+  });
+
+  it('should resume across a server restart that keeps its history store', async () => {
+    const store = createMemoryStore();
+    const server = await startServer({ store });
+    const client = connect(server.url);
+    const sub = client.subscribe('feed', { transport });
+    const got: string[] = [];
+    sub.on('event', (e) => got.push(e.id));
+    await until(() => sub.getSnapshot().status === 'live');
+    const before = await publishMany((i) => server.tw.publish('feed', i), 5);
+    await server.stop();
+    await server.restart();
+    const during = await publishMany((i) => server.tw.publish('feed', i), 5, 0);
+    await until(() => sub.getSnapshot().status === 'live');
+    const after = await publishMany((i) => server.tw.publish('feed', i), 5);
+    await until(() => got.length >= 15);
+    await sleep(50);
+    expect(got).toEqual([...before, ...during, ...after]);
+  });
+
+  it('should raise gap when the restarted server has a new history', async () => {
+    const server = await startServer();
+    const client = connect(server.url);
+    const sub = client.subscribe('feed', { transport });
+    const gaps: string[] = [];
+    sub.on('gap', (g) => gaps.push(g.reason));
+    await until(() => sub.getSnapshot().status === 'live');
+    await publishMany((i) => server.tw.publish('feed', i), 2);
+    await until(() => sub.getSnapshot().received === 2);
+    await server.stop();
+    await server.restart();
+    await until(() => gaps.length === 1);
+    expect(gaps).toEqual(['epoch']);
+  });
+
+  it('should survive token expiry mid-stream without loss', async () => {
+    let issued = 0;
+    const server = await startServer({
+      authenticate: async (token) => {
+        const expiresAt = Number(token?.split(':')[1]);
+        if (!(expiresAt > Date.now())) throw new AuthError('token_expired');
+        return { principal: 'u', expiresAt };
+      },
+      tokenRefreshLeadMs: 150,
+    });
+    const client = connect(server.url, {
+      getToken: () => `t${++issued}:${Date.now() + 400}`,
+    });
+    const sub = client.subscribe('feed', { transport });
+    const got: string[] = [];
+    sub.on('event', (e) => got.push(e.id));
+    await until(() => sub.getSnapshot().status === 'live');
+    const ids = await publishMany((i) => server.tw.publish('feed', i), 80, 15);
+    await until(() => got.length >= ids.length);
+    expect(got).toEqual(ids);
+    expect(issued).toBeGreaterThan(2);
+    expect(client.getState()[transport].status).toBe('open');
+  });
+
+  it('should stop with a fatal state when the token is refused', async () => {
+    const server = await startServer({
+      authenticate: async () => {
+        throw new AuthError('forbidden');
+      },
+    });
+    const client = connect(server.url, { getToken: () => 'x' });
+    const sub = client.subscribe('feed', { transport });
+    await until(() => sub.getSnapshot().status === 'failed');
+    expect(sub.getSnapshot().error?.code).toBe('forbidden');
+  });
+});
+
+describe('client transport changes', () => {
+  it('should move a channel from SSE to WebSocket mid-stream without loss or duplicates', async () => {
+    const server = await startServer();
+    const client = connect(server.url);
+    const sub = client.subscribe('chat');
+    const got: string[] = [];
+    sub.on('event', (e) => got.push(e.id));
+    await until(() => sub.getSnapshot().status === 'live');
+    expect(sub.getSnapshot().transport).toBe('sse');
+    const publishing = publishMany((i) => server.tw.publish('chat', i), 40, 3);
+    await sleep(40);
+    const own = client.publish('chat', 'mine');
+    const ids = await publishing;
+    const ownId = (await own).id;
+    await until(() => got.length >= ids.length + 1);
+    await sleep(50);
+    expect(sub.getSnapshot().transport).toBe('websocket');
+    expect(new Set(got).size).toBe(got.length);
+    expect(got.filter((id) => id !== ownId)).toEqual(ids);
+  });
+
+  it('should fall back to SSE + POST when WebSocket is refused, then publish over HTTP', async () => {
+    const server = await startServer();
+    server.tw.setWebSocketEnabled(false);
+    const client = connect(server.url, { environment: { session: () => undefined } });
+    const sub = client.subscribe('chat', { duplex: true });
+    const got: unknown[] = [];
+    sub.on('event', (e) => got.push(e.data));
+    await until(() => sub.getSnapshot().status === 'live');
+    expect(sub.getSnapshot().transport).toBe('sse');
+    await client.publish('chat', 'over http');
+    await until(() => got.length === 1);
+    expect(got).toEqual(['over http']);
+  });
+
+  it('should share one connection between channels and handles', async () => {
+    const server = await startServer();
+    const client = connect(server.url);
+    const a = client.subscribe('a');
+    const b = client.subscribe('b');
+    const a2 = client.subscribe('a');
+    await until(() => a.getSnapshot().status === 'live' && b.getSnapshot().status === 'live');
+    expect(server.tw.stats().connections).toEqual({ sse: 1, websocket: 0 });
+    a.unsubscribe();
+    expect(a2.getSnapshot().status).toBe('live');
+    client.close();
+    await until(() => server.tw.stats().connections.sse === 0);
+  });
+});
