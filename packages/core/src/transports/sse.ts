@@ -77,23 +77,6 @@ export interface SseHandlers {
 
 const noop = (): void => {};
 
-/** UTF-8 size of decoder output (which holds no lone surrogates). */
-const utf8Length = (text: string): number => {
-  let size = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code > 0x7f) size += code > 0x7ff && (code < 0xd800 || code > 0xdfff) ? 2 : 1;
-  }
-  return size;
-};
-
-/** A header value holding the UTF-8 bytes of `text`, one character per byte. */
-const byteString = (text: string): string => {
-  let bytes = '';
-  for (const byte of new TextEncoder().encode(text)) bytes += String.fromCharCode(byte);
-  return bytes;
-};
-
 /**
  * Opens one stream with `fetch` and reads it. Returns a closer that aborts it (idempotent).
  *
@@ -147,6 +130,7 @@ export function openSse(request: SseRequest, handlers: SseHandlers): () => void 
     }
   };
 
+  const encoder = new TextEncoder();
   let id = lastEventId;
   const parser = createParser({
     onEvent(event) {
@@ -196,7 +180,7 @@ export function openSse(request: SseRequest, handlers: SseHandlers): () => void 
       }
       if (!comment) {
         const line = text.slice(at, next);
-        size += utf8Length(line);
+        size += encoder.encode(line).length;
         if (size > maxMessageBytes) return false;
         out += line;
       }
@@ -214,7 +198,12 @@ export function openSse(request: SseRequest, handlers: SseHandlers): () => void 
         'cache-control': 'no-cache',
         ...headers,
       };
-      if (lastEventId) sent['last-event-id'] = byteString(lastEventId);
+      if (lastEventId) {
+        // A header value is a byte string: send the id's UTF-8 bytes, as EventSource does.
+        let bytes = '';
+        for (const byte of encoder.encode(lastEventId)) bytes += String.fromCharCode(byte);
+        sent['last-event-id'] = bytes;
+      }
       const response = await fetch(url, { headers: sent, credentials, signal: controller.signal });
       reader = response.body?.getReader();
       if (closed) {
