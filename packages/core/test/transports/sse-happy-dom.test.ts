@@ -102,7 +102,7 @@ describe('openSse with happy-dom fetch', () => {
     expect(res.writableEnded).toBe(false);
   });
 
-  it('should close a response that arrives after an early close', async () => {
+  it('should close the connection and deliver nothing when closed before the response', async () => {
     let res: ServerResponse | undefined;
     const url = await serve((_req, r) => {
       res = r;
