@@ -195,7 +195,7 @@ export function createTidewireServer<P = unknown>(
         headers: { 'Retry-After': '1' },
       });
     } else {
-      wss.handleUpgrade(req, socket, head, (ws) => serveWebSocket(ctx, ws, req));
+      wss.handleUpgrade(req, socket, head, (ws) => serveWebSocket(ctx, ws, req, socket));
     }
     return true;
   };

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import {
   CloseCode,
   DEFAULT_EVENT_TYPE,
@@ -26,11 +27,17 @@ const CLOSE_GRACE_MS = 1000;
 const MAX_PENDING_FRAMES = 256;
 const PING_FRAME = '{"type":"ping"}';
 
-/** Runs the protocol on one accepted WebSocket. */
+/**
+ * Runs the protocol on one accepted WebSocket. `socket` is the upgraded TCP socket
+ * under `ws`: frames sent in one tick are corked into one write, as Node's HTTP
+ * responses do, so that a burst of published events costs one system call per
+ * connection instead of one per event.
+ */
 export function serveWebSocket<P>(
   ctx: ServerContext<P>,
   ws: WebSocket,
   req: IncomingMessage,
+  socket: Duplex,
 ): void {
   const { options, hub } = ctx;
   const { timers, now, logger, limits } = options;
@@ -46,8 +53,18 @@ export function serveWebSocket<P>(
   // A function, so that the check after an await is not narrowed away by TypeScript.
   const isClosed = (): boolean => state.status === 'closed';
 
+  let corked = false;
+  const uncork = (): void => {
+    corked = false;
+    socket.uncork();
+  };
   const send = (data: string | Buffer): void => {
     if (state.status === 'closed' || ws.readyState !== WebSocket.OPEN) return;
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      process.nextTick(uncork);
+    }
     ws.send(data, { binary: false });
     if (ws.bufferedAmount > limits.sendBufferBytes + replayAllowance) {
       logger.warn('slow WebSocket consumer dropped', { buffered: ws.bufferedAmount });
