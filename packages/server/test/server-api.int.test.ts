@@ -4,7 +4,7 @@ import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { createTidewireServer, isPublishError, type PublishContext } from '../src/index.js';
 import { silentLogger, startServer } from './utils/server.js';
 import { openSse } from './utils/sse-client.js';
-import { openAuthedWs } from './utils/ws-client.js';
+import { openAuthedWs, openWs } from './utils/ws-client.js';
 
 // See transports.int.test.ts: the core protocol module is pointed at its source.
 vi.mock('@tidewire/core/protocol', () => import('../../core/src/protocol.js'));
@@ -32,6 +32,14 @@ describe('createTidewireServer', () => {
     expect((await fetch(`${origin}/tidewire/publish`)).status).toBe(405);
     detach();
     expect(await (await fetch(`${origin}/tidewire/publish`)).text()).toBe('app');
+  });
+
+  it('should answer upgrades outside its path with 404 when nobody else handles them', async () => {
+    const { http, origin } = await listen();
+    const tw = createTidewireServer({ logger: silentLogger });
+    onTestFinished(() => tw.close());
+    tw.attach(http);
+    await expect(openWs(`${origin.replace('http', 'ws')}/elsewhere`)).rejects.toThrow('404');
   });
 
   it('should work as Connect-style middleware under a mount path', async () => {

@@ -176,7 +176,11 @@ describe.each<Transport>(['sse', 'websocket'])('%s transport', (transport) => {
   });
 
   it('should drop a slow consumer, which then resumes without loss', async () => {
-    const server = await startServer({ limits: { sendBufferBytes: 64 * 1024 } });
+    const warnings: string[] = [];
+    const server = await startServer({
+      limits: { sendBufferBytes: 64 * 1024 },
+      logger: { warn: (message) => warnings.push(message), error: () => {} },
+    });
     const sub = await subscribe(transport, server, [{ channel: 'a' }]);
     const first = server.tw.publish('a', { n: 0 });
     await sub.waitFor(eventOf('a', 0));
@@ -197,6 +201,9 @@ describe.each<Transport>(['sse', 'websocket'])('%s transport', (transport) => {
       3000,
       'the connection to close',
     );
+    expect(warnings).toEqual([
+      transport === 'sse' ? 'slow SSE consumer dropped' : 'slow WebSocket consumer dropped',
+    ]);
     sub.close();
     const resumed = await subscribe(transport, server, [{ channel: 'a', since: first.id }]);
     await resumed.waitFor(eventOf('a', ids.length), 5000);
