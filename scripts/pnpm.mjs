@@ -29,7 +29,16 @@ if (!hasPinnedPnpm()) {
   const bin = join(prefix, 'node_modules', '.bin');
   if (!existsSync(join(bin, shell ? 'pnpm.cmd' : 'pnpm'))) {
     console.log(`installing pnpm ${version} into .cache/pnpm`);
-    const status = run('npm', ['install', '--prefix', prefix, '--no-save', '--no-audit', '--no-fund', '--loglevel=error', `pnpm@${version}`]);
+    const status = run('npm', [
+      'install',
+      '--prefix',
+      prefix,
+      '--no-save',
+      '--no-audit',
+      '--no-fund',
+      '--loglevel=error',
+      `pnpm@${version}`,
+    ]);
     if (status !== 0) process.exit(status);
   }
   process.env.PATH = `${bin}${delimiter}${process.env.PATH ?? ''}`;

@@ -1,0 +1,7 @@
+'use client';
+export type { TidewireProviderProps } from './context';
+/**
+ * React bindings for Tidewire.
+ * @module
+ */
+export { TidewireProvider, useTidewireClient } from './context';

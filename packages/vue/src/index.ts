@@ -1,0 +1,7 @@
+/**
+ * Vue bindings for Tidewire.
+ * @module
+ */
+
+export type { TidewirePluginOptions } from './context';
+export { provideTidewire, TidewirePlugin, useTidewireClient } from './context';
