@@ -1,9 +1,9 @@
-import { exponentialBackoff, type RetryDelay } from './backoff';
-import { type ConnectionState, createConnection } from './connection';
+import type { Connection, ConnectionState, Sink } from './connection';
 import { createEmitter } from './emitter';
-import { type Environment, resolveEnvironment, type StorageLike } from './environment';
-import { errorFor, PublishError, TidewireError } from './errors';
-import { type LinkContext, sseLink, wsLink } from './links';
+import type { StorageLike } from './environment';
+import { ConnectionError, errorFor, PublishError, TidewireError } from './errors';
+import { parseFrame } from './frames';
+import { createBase, type TransportOptions } from './links';
 import { CHANNEL_PATTERN, type ServerFrame } from './protocol';
 import { createOutbox, httpPublish, type PublishOptions, type PublishResult } from './publish';
 import {
@@ -19,48 +19,28 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from './subscription';
-import { createTokenSource, type GetToken } from './token';
-import type { WebSocketConstructor } from './transports/websocket';
 
 /** Channel names mapped to their payload types. */
 export type ChannelMap = Record<string, unknown>;
 
 /** Options of {@link createClient}. Every one but `url` is optional. */
-export interface ClientOptions {
+export interface ClientOptions extends TransportOptions {
   /** The server's base URL, e.g. `https://api.example.com/tidewire`. Never put a token in it. */
   url: string;
-  /** Called before every connect and reconnect (and for HTTP publish). @default no token (cookies) */
-  getToken?: GetToken;
   /** The transport of subscriptions that do not choose one. @default 'auto' */
   transport?: TransportChoice;
-  /** @default globalThis.WebSocket, looked up when connecting (inject `ws` in Node) */
-  WebSocket?: WebSocketConstructor;
-  /** @default globalThis.fetch, looked up at each call */
-  fetch?: typeof globalThis.fetch;
-  /** fetch credentials mode for SSE and publish. @default 'same-origin' */
-  credentials?: RequestCredentials;
-  /** Delay before each reconnection attempt. @default exponentialBackoff() (1 s base, 30 s cap, full jitter) */
-  retryDelay?: RetryDelay;
-  /** Time to get a token, open and receive the welcome; also bounds `getToken`. @default 10000 */
-  connectTimeout?: number;
-  /** An open connection lasting this long resets the backoff. @default 5000 */
-  stableAfter?: number;
   /** How long a channel (and its connection) stays after its last handle is released. @default 1000 */
   closeDelay?: number;
   /** How long a publish may wait for its acknowledgement (queue time included). @default 10000 */
   publishTimeout?: number;
   /** Most WebSocket publishes waiting to be sent or acknowledged. @default 100 */
   maxQueue?: number;
-  /** Largest accepted message. @default 1048576 */
-  maxMessageBytes?: number;
   /** How many recent ids per channel are remembered to drop duplicates. @default 128 */
   dedupeWindow?: number;
   /** When `'auto'` moves channels off a transport that does not work. @default { after: 2, ttl: 300000 } */
   fallback?: FallbackOptions;
   /** Where to persist each channel's last id (e.g. `sessionStorage`) to resume after a reload. @default none */
   storage?: StorageLike;
-  /** Timers, clock, online and visibility sources. @default the browser's, resolved lazily */
-  environment?: Partial<Environment>;
   /** Receives state changes and errors (never tokens). @default none */
   logger?: (message: string, details?: unknown) => void;
 }
@@ -106,21 +86,16 @@ const TRANSPORTS = ['sse', 'websocket'] as const;
 export function createClient<M extends ChannelMap = ChannelMap>(options: ClientOptions): Client<M> {
   const {
     transport: defaultChoice = 'auto',
-    credentials = 'same-origin',
-    retryDelay = exponentialBackoff(),
-    connectTimeout = 10_000,
-    stableAfter = 5000,
     closeDelay = 1000,
     publishTimeout = 10_000,
     maxQueue = 100,
-    maxMessageBytes = 1_048_576,
     dedupeWindow = 128,
     storage,
     logger,
   } = options;
   const url = options.url.replace(/\/+$/, '');
-  const env = resolveEnvironment(options.environment);
-  const tokens = createTokenSource(options.getToken, env, connectTimeout);
+  const base = createBase(options);
+  const { env, tokens } = base;
   const chans = new Map<string, Channel>();
   const aborts = new Set<() => void>();
   const dirty = new Set<Channel>();
@@ -131,35 +106,33 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
   let state: ClientState = { sse: { status: 'idle' }, websocket: { status: 'idle' } };
 
   const emitter = createEmitter<ClientEvents>((error, type) => {
-    if (type !== 'error')
-      report(new TidewireError('listener_failed', 'a listener threw', { cause: error }));
+    if (type !== 'error') report(new TidewireError('listener_failed', { cause: error }));
     else logger?.('error listener threw', error);
   });
   const report = (error: TidewireError) => {
     logger?.(error.message, error);
     emitter.emit('error', { error });
   };
-  const listenerError = (cause: unknown) =>
-    report(new TidewireError('listener_failed', 'a listener threw', { cause }));
+  const listenerError = (cause: unknown) => report(new TidewireError('listener_failed', { cause }));
   const on = (t: Transport) =>
     [...chans.values()].filter((c) => c.route === t && c.placed && !c.failure);
   const send = (frame: object) => conns.websocket.send(JSON.stringify(frame));
 
-  const ctx: LinkContext = {
-    url,
-    fetch: options.fetch ?? ((input, init) => fetch(input, init)),
-    WebSocket: () =>
-      options.WebSocket ?? (globalThis.WebSocket as WebSocketConstructor | undefined),
-    credentials,
-    maxMessageBytes,
-    query: () =>
-      on('sse')
-        .map(
-          (c) =>
-            `channel=${encodeURIComponent(c.name)}${c.lastId ? `@${encodeURIComponent(c.lastId)}` : ''}`,
-        )
-        .join('&'),
-    report,
+  const query = () =>
+    `${url}/sse?${on('sse')
+      .map(
+        (c) =>
+          `channel=${encodeURIComponent(c.name)}${c.lastId ? `@${encodeURIComponent(c.lastId)}` : ''}`,
+      )
+      .join('&')}`;
+  /** Frames of both transports: the welcome opens, an unscoped SSE error ends the stream. */
+  const frame = (t: Transport, data: unknown, sink: Sink<ServerFrame>) => {
+    const f = parseFrame(data);
+    if (!f) report(new ConnectionError('bad_message'));
+    else if (f.type === 'welcome') sink.open(f.heartbeat);
+    else if (t === 'sse' && f.type === 'error' && !f.channel)
+      sink.end(errorFor(f.code, {}, f.message));
+    else sink.message(f);
   };
   const outbox = createOutbox(env, (d) => conns.websocket.send(d), publishTimeout, maxQueue);
   const router = createRouter(env, `tidewire:route:${url}`, options.fallback, () => {
@@ -172,7 +145,8 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
       tokens
         .get({ reason: 'refresh', attempt: 0 })
         .then((token) => send({ type: 'auth', token }), report);
-    else if (f.type === 'error' && f.ref) outbox.settle(f.ref, new PublishError(f.code, f.message));
+    else if (f.type === 'error' && f.ref)
+      outbox.settle(f.ref, new PublishError(f.code, {}, f.message));
     else if ('channel' in f && f.channel) {
       const c = chans.get(f.channel);
       if (!c || c.route !== t) return;
@@ -180,50 +154,58 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
         if (c.deliver(f) && storage) persist(c);
       } else if (f.type === 'subscribed') c.subscribed();
       else if (f.type === 'gap') c.gap(f.reason);
-      else if (f.type === 'error') c.error(errorFor(f.code, f.message, { channel: f.channel }));
-    } else if (f.type === 'error') report(errorFor(f.code, f.message));
+      else if (f.type === 'error') c.error(errorFor(f.code, { channel: f.channel }, f.message));
+    } else if (f.type === 'error') report(errorFor(f.code, {}, f.message));
   };
 
-  const conns = {} as Record<Transport, ReturnType<typeof createConnection<ServerFrame>>>;
+  const conns = {} as Record<Transport, Connection>;
   for (const t of TRANSPORTS)
-    conns[t] = createConnection<ServerFrame>({
-      env,
-      tokens,
-      retryDelay,
-      connectTimeout,
-      idleTimeout: 0,
-      stableAfter,
-      connect: (t === 'sse' ? sseLink : wsLink)(ctx),
-      onMessage: (f) => onFrame(t, f),
-      onState(next, prev) {
-        state = { ...state, [t]: next };
-        logger?.(`${t} ${next.status}`, next);
-        if (t === 'websocket') {
-          if (next.status === 'open') {
-            for (const c of on(t)) send({ type: 'subscribe', channel: c.name, since: c.lastId });
-            outbox.flush();
-          } else if (prev.status === 'open') outbox.lost();
-          if (next.status === 'failed') outbox.fail(next.error);
-        }
-        for (const c of on(t)) {
-          c.live &&= next.status === 'open';
-          c.connError = 'error' in next ? next.error : undefined;
-          c.connFailed = next.status === 'failed';
-          c.touch();
-        }
-        emitter.emit('state', { transport: t, next, prev });
-      },
-      onLost(error, opened) {
-        if (
-          router.report(
-            t,
-            opened,
-            error.code === 'bad_content_type' || error.code === 'unsupported',
+    conns[t] = base.connection<ServerFrame>(
+      t === 'sse'
+        ? base.sse(
+            query,
+            () => '',
+            false,
+            (m, sink) => frame(t, m.data, sink),
           )
-        )
-          for (const c of chans.values()) place(c);
+        : base.ws(
+            `${url.replace(/^http/, 'ws')}/ws`,
+            [],
+            (sendNow, token) => sendNow(JSON.stringify({ type: 'auth', token })),
+            (data, sink) => frame(t, data, sink),
+          ),
+      {
+        onMessage: (f) => onFrame(t, f),
+        onState(next, prev) {
+          state = { ...state, [t]: next };
+          logger?.(`${t} ${next.status}`, next);
+          if (t === 'websocket') {
+            if (next.status === 'open') {
+              for (const c of on(t)) send({ type: 'subscribe', channel: c.name, since: c.lastId });
+              outbox.flush();
+            } else if (prev.status === 'open') outbox.lost();
+            if (next.status === 'failed') outbox.fail(next.error);
+          }
+          for (const c of on(t)) {
+            c.live &&= next.status === 'open';
+            c.connError = 'error' in next ? next.error : undefined;
+            c.connFailed = next.status === 'failed';
+            c.touch();
+          }
+          emitter.emit('state', { transport: t, next, prev });
+        },
+        onLost(error, opened) {
+          if (
+            router.report(
+              t,
+              opened,
+              error.code === 'bad_content_type' || error.code === 'unsupported',
+            )
+          )
+            for (const c of chans.values()) place(c);
+        },
       },
-    });
+    );
 
   /** Re-reads the SSE channel set once per tick: one stream for all, reopened on change. */
   const syncSse = () => {
@@ -284,9 +266,8 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
 
   return {
     subscribe(name, opts = {}) {
-      if (closed) throw new TidewireError('client_closed', 'client closed');
-      if (!CHANNEL_PATTERN.test(name))
-        throw new TidewireError('invalid_channel', 'invalid channel name');
+      if (closed) throw new TidewireError('client_closed');
+      if (!CHANNEL_PATTERN.test(name)) throw new TidewireError('invalid_channel');
       let c = chans.get(name);
       if (!c) {
         let since = opts.since;
@@ -310,7 +291,7 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
       return handle;
     },
     publish(channel, data, opts = {}) {
-      if (closed) return Promise.reject(new PublishError('client_closed', 'client closed'));
+      if (closed) return Promise.reject(new PublishError('client_closed'));
       const c = chans.get(channel);
       if (c && !c.duplex) {
         c.duplex = true;
@@ -323,7 +304,7 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
           : outbox.add(channel, data, opts.event);
       }
       return httpPublish(
-        { url, env, tokens, fetch: ctx.fetch, credentials, timeout: publishTimeout, aborts },
+        { ...base, url, timeout: publishTimeout, aborts },
         channel,
         data,
         opts.event,
@@ -339,7 +320,7 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
       env.clearTimeout(persistTimer);
       flush();
       for (const t of TRANSPORTS) conns[t].stop();
-      outbox.fail(new PublishError('client_closed', 'client closed'));
+      outbox.fail(new PublishError('client_closed'));
       for (const abort of aborts) abort();
       tokens.cancel();
       router.dispose();

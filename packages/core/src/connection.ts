@@ -141,10 +141,7 @@ export function createConnection<M>(o: ConnectionOptions<M>): Connection {
   let unlisten: (() => void) | undefined;
 
   const dog = createWatchdog(env, () =>
-    end(
-      cur,
-      new ConnectionError(cur?.open ? 'heartbeat_timeout' : 'connect_timeout', 'no response'),
-    ),
+    end(cur, new ConnectionError(cur?.open ? 'heartbeat_timeout' : 'connect_timeout')),
   );
 
   const kill = (a: Attempt | undefined) => a?.link?.close();
@@ -187,7 +184,10 @@ export function createConnection<M>(o: ConnectionOptions<M>): Connection {
   };
 
   const end = (a: Attempt | undefined, error: TidewireError) => {
-    if (a && a === prev) prev = undefined;
+    if (a && a === prev) {
+      kill(prev);
+      prev = undefined;
+    }
     if (!a || a !== cur) return;
     o.onLost?.(error, !!a.open);
     const auth = error.code === 'unauthorized' || error.code === 'token_expired';
@@ -196,9 +196,7 @@ export function createConnection<M>(o: ConnectionOptions<M>): Connection {
     if (error.fatal || authFails > 2) {
       dispatch({
         type: 'failed',
-        error: error.fatal
-          ? error
-          : new AuthError('auth_rejected', 'fresh tokens were rejected', { cause: error }),
+        error: error.fatal ? error : new AuthError('auth_rejected', { cause: error }),
       });
       return;
     }

@@ -44,25 +44,8 @@ export type ErrorCode =
   | 'unsupported';
 
 /** Codes after which retrying cannot help: the connection stops in its `failed` state. */
-const FATAL: readonly string[] = [
-  'bad_request',
-  'bad_json',
-  'invalid_channel',
-  'too_many_channels',
-  'forbidden',
-  'origin_not_allowed',
-  'not_found',
-  'method_not_allowed',
-  'unsupported_media_type',
-  'too_large',
-  'no_content',
-  'bad_content_type',
-  'token_failed',
-  'token_empty',
-  'auth_rejected',
-  'client_closed',
-  'unsupported',
-];
+const FATAL =
+  ' bad_request bad_json invalid_channel too_many_channels forbidden origin_not_allowed not_found method_not_allowed unsupported_media_type too_large no_content bad_content_type token_failed token_empty auth_rejected client_closed unsupported ';
 
 /**
  * The one place that decides whether an error is fatal (stop) or retryable
@@ -70,7 +53,7 @@ const FATAL: readonly string[] = [
  * @example isFatal('forbidden') // true
  */
 export function isFatal(code: ErrorCode): boolean {
-  return FATAL.includes(code);
+  return FATAL.includes(` ${code} `);
 }
 
 /** Extra facts attached to an error. */
@@ -82,12 +65,15 @@ export interface ErrorDetails {
   /** The channel concerned, when there is one. */
   channel?: string;
   /** Milliseconds the server asked to wait (`Retry-After`). */
-  retryAfter?: number;
+  retryAfter?: number | undefined;
 }
 
 const BRAND = Symbol.for('tidewire.error');
 
-/** The base of every error Tidewire raises. Messages never contain a token. */
+/**
+ * The base of every error Tidewire raises. The message is the server's when it
+ * sent one, else the code (with the status); it never contains a token.
+ */
 export class TidewireError extends Error {
   override name = 'TidewireError';
   /** What went wrong, as a stable string. */
@@ -95,19 +81,17 @@ export class TidewireError extends Error {
   /** Whether retrying cannot help; see {@link isFatal}. */
   readonly fatal: boolean;
   /** HTTP status or WebSocket close code, when there is one. */
-  readonly status: number | undefined;
+  declare readonly status?: number;
   /** The channel concerned, when there is one. */
-  readonly channel: string | undefined;
+  declare readonly channel?: string;
   /** Milliseconds the server asked to wait, when it said. */
-  readonly retryAfter: number | undefined;
+  declare readonly retryAfter?: number;
   readonly [BRAND] = true;
-  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
-    super(message, { cause: details.cause });
+  constructor(code: ErrorCode, details: ErrorDetails = {}, message?: string) {
+    super(message ?? code + (details.status ? ` (${details.status})` : ''), details);
+    Object.assign(this, details);
     this.code = code;
     this.fatal = isFatal(code);
-    this.status = details.status;
-    this.channel = details.channel;
-    this.retryAfter = details.retryAfter;
   }
 }
 
@@ -131,48 +115,30 @@ export function isTidewireError(value: unknown): value is TidewireError {
   return typeof value === 'object' && value !== null && BRAND in value;
 }
 
-const AUTH_CODES: readonly string[] = ['unauthorized', 'token_expired', 'forbidden'];
+/** Builds the error for a code, picking {@link AuthError} or {@link ConnectionError}. @internal */
+export const errorFor = (
+  code: ErrorCode,
+  details?: ErrorDetails,
+  message?: string,
+): TidewireError =>
+  new (/^(una|fo|tok)/.test(code) ? AuthError : ConnectionError)(code, details, message);
 
-/** Builds the error for a protocol error code, picking the subclass. */
-export function errorFor(code: ErrorCode, message: string, details?: ErrorDetails): TidewireError {
-  const Kind = AUTH_CODES.includes(code) || code.startsWith('token') ? AuthError : ConnectionError;
-  return new Kind(code, message, details);
-}
+/** Turns a non-2xx HTTP response into an error, following PROTOCOL.md's status table. @internal */
+export const httpError = (status: number, code?: ErrorCode, retryAfter?: number): TidewireError =>
+  errorFor(
+    code ??
+      ({ 204: 'no_content', 401: 'unauthorized', 403: 'forbidden', 429: 'rate_limited' } as const)[
+        status as 204
+      ] ??
+      (status < 500 && status !== 408 ? 'bad_request' : 'http_status'),
+    { status, retryAfter },
+  );
 
-/** Turns a non-2xx HTTP response into an error, following PROTOCOL.md's status table. */
-export function httpError(
-  status: number,
-  code: ErrorCode | undefined,
-  retryAfter?: number,
-): TidewireError {
-  const fallback: ErrorCode =
-    status === 401
-      ? 'unauthorized'
-      : status === 403
-        ? 'forbidden'
-        : status === 429
-          ? 'rate_limited'
-          : status === 204
-            ? 'no_content'
-            : status < 500 && status !== 408
-              ? 'bad_request'
-              : 'http_status';
-  const details: ErrorDetails = { status };
-  if (retryAfter !== undefined) details.retryAfter = retryAfter;
-  return errorFor(code ?? fallback, `HTTP ${status}`, details);
-}
-
-/** Turns a WebSocket close the client did not ask for into an error, per the close-code table. */
-export function closeError(status: number, reason: string): TidewireError {
-  const code: ErrorCode =
-    status === 4400
-      ? 'bad_request'
-      : status === 4401
-        ? 'unauthorized'
-        : status === 4403
-          ? 'forbidden'
-          : status === 1006
-            ? 'network'
-            : 'closed';
-  return errorFor(code, `closed ${status}${reason ? `: ${reason}` : ''}`, { status });
-}
+/** Turns a WebSocket close the client did not ask for into an error, per the close-code table. @internal */
+export const closeError = (status: number): TidewireError =>
+  errorFor(
+    ({ 4400: 'bad_request', 4401: 'unauthorized', 4403: 'forbidden', 1006: 'network' } as const)[
+      status as 4400
+    ] ?? 'closed',
+    { status },
+  );

@@ -22,6 +22,8 @@ export {
 } from './errors';
 export type { PublishOptions, PublishResult } from './publish';
 export type { FallbackOptions, Transport, TransportChoice } from './routing';
+export type { Stream, StreamEvents, StreamMessage, StreamOptions } from './stream';
+export { openStream } from './stream';
 export type {
   ChannelEvent,
   GapInfo,

@@ -1,90 +1,148 @@
-import type { Connector } from './connection';
-import { ConnectionError, closeError, errorFor, type TidewireError } from './errors';
-import { badMessage, bearer, parseFrame, sseEndError } from './frames';
-import type { ServerFrame } from './protocol';
-import { openSse } from './transports/sse';
+import { exponentialBackoff, type RetryDelay } from './backoff';
+import {
+  type Connection,
+  type ConnectionOptions,
+  type Connector,
+  createConnection,
+  type Sink,
+} from './connection';
+import { type Environment, resolveEnvironment } from './environment';
+import { ConnectionError, closeError, httpError, type TidewireError } from './errors';
+import { createTokenSource, type GetToken, type TokenSource } from './token';
+import { openSse, type SseEnd, type SseMessage } from './transports/sse';
 import { openWebSocket, type WebSocketConstructor } from './transports/websocket';
 
-/** What both Tidewire links need from the client. @internal */
-export interface LinkContext {
-  /** The base URL, without a trailing slash. */
-  url: string;
+/** Options shared by `createClient` and `openStream`. */
+export interface TransportOptions {
+  /** Called before every connect and reconnect (and for HTTP publish). @default no token (cookies) */
+  getToken?: GetToken;
+  /** @default globalThis.WebSocket, looked up when connecting (inject `ws` in Node) */
+  WebSocket?: WebSocketConstructor;
+  /** @default globalThis.fetch, looked up at each call */
+  fetch?: typeof globalThis.fetch;
+  /** fetch credentials mode. @default 'same-origin' */
+  credentials?: RequestCredentials;
+  /** Delay before each reconnection attempt. @default exponentialBackoff() (1 s base, 30 s cap, full jitter) */
+  retryDelay?: RetryDelay;
+  /** Time to get a token, open and be ready (Tidewire: the welcome); also bounds `getToken`. @default 10000 */
+  connectTimeout?: number;
+  /** An open connection lasting this long resets the backoff. @default 5000 */
+  stableAfter?: number;
+  /** Largest accepted message, in bytes. @default 1048576 */
+  maxMessageBytes?: number;
+  /** Timers, clock, online, visibility and session storage. @default the browser's, resolved lazily */
+  environment?: Partial<Environment>;
+}
+
+/** Why an SSE stream ended, as an error, following the HTTP status rules of PROTOCOL.md. @internal */
+export function sseEndError(end: SseEnd): TidewireError {
+  return end.kind === 'status'
+    ? httpError(end.status, undefined, end.retryAfterMs)
+    : new ConnectionError(
+        end.kind === 'eof'
+          ? 'closed'
+          : end.kind === 'network'
+            ? 'network'
+            : end.kind === 'too-large'
+              ? 'too_large'
+              : 'bad_content_type',
+        end.kind === 'network' ? { cause: end.error } : {},
+      );
+}
+
+/** The `Authorization` header for a token, if any. @internal */
+export const bearer = (token: string | undefined): Record<string, string> =>
+  token === undefined ? {} : { authorization: `Bearer ${token}` };
+
+/** The parts every connection of a client or stream shares. @internal */
+export interface Base {
+  env: Environment;
+  tokens: TokenSource;
   fetch: typeof globalThis.fetch;
-  WebSocket: () => WebSocketConstructor | undefined;
   credentials: RequestCredentials;
-  maxMessageBytes: number;
-  /** `channel=name[@position]` for every channel on SSE. */
-  query(): string;
-  report(error: TidewireError): void;
+  connection<M>(
+    connect: Connector<M>,
+    rest: Pick<ConnectionOptions<M>, 'onMessage' | 'onState' | 'onLost'>,
+    idleTimeout?: number,
+  ): Connection;
+  /** An SSE connector; `open` says whether the response itself means ready. */
+  sse<M>(
+    url: () => string,
+    lastEventId: () => string,
+    open: boolean,
+    onMessage: (m: SseMessage, sink: Sink<M>) => void,
+  ): Connector<M>;
+  ws<M>(
+    url: string,
+    protocols: string | string[],
+    onOpen: (send: (data: string) => void, token: string | undefined, sink: Sink<M>) => void,
+    onMessage: (data: unknown, sink: Sink<M>) => void,
+  ): Connector<M>;
 }
 
-/** The frames every link reacts to the same way. */
-function handle(
-  c: LinkContext,
-  sink: Parameters<Connector<ServerFrame>>[1],
-  text: unknown,
-): ServerFrame | undefined {
-  const f = parseFrame(text);
-  if (!f) c.report(badMessage());
-  else if (f.type === 'welcome') sink.open(f.heartbeat);
-  else sink.message(f);
-  return f;
-}
-
-/** One SSE stream for the channel set as it is when (re)connecting. @internal */
-export const sseLink =
-  (c: LinkContext): Connector<ServerFrame> =>
-  (token, sink) => {
-    let ended: TidewireError | undefined;
-    const close = openSse(
-      {
-        url: `${c.url}/sse?${c.query()}`,
-        fetch: c.fetch,
-        headers: bearer(token),
-        credentials: c.credentials,
-        maxMessageBytes: c.maxMessageBytes,
-      },
-      {
-        onOpen() {},
-        onMessage(m) {
-          const f = handle(c, sink, m.data);
-          if (f?.type === 'error' && !f.channel && !f.ref) ended = errorFor(f.code, f.message);
+/** @internal */
+export function createBase(o: TransportOptions): Base {
+  const { credentials = 'same-origin', connectTimeout = 10_000, maxMessageBytes = 1_048_576 } = o;
+  const env = resolveEnvironment(o.environment);
+  const tokens = createTokenSource(o.getToken, env, connectTimeout);
+  const fetcher = o.fetch ?? ((input, init) => fetch(input, init));
+  return {
+    env,
+    tokens,
+    fetch: fetcher,
+    credentials,
+    connection: (connect, rest, idleTimeout = 0) =>
+      createConnection({
+        env,
+        tokens,
+        retryDelay: o.retryDelay ?? exponentialBackoff(),
+        connectTimeout,
+        idleTimeout,
+        stableAfter: o.stableAfter ?? 5000,
+        connect,
+        ...rest,
+      }),
+    sse: (url, lastEventId, open, onMessage) => (token, sink) => ({
+      close: openSse(
+        {
+          url: url(),
+          fetch: fetcher,
+          headers: bearer(token),
+          lastEventId: lastEventId(),
+          credentials,
+          maxMessageBytes,
         },
-        onRetry: sink.hint,
-        onActivity: sink.activity,
-        onEnd: (end) => sink.end(ended ?? sseEndError(end)),
-      },
-    );
-    return { close };
+        {
+          onOpen: () => open && sink.open(),
+          onMessage: (m) => onMessage(m, sink),
+          onRetry: sink.hint,
+          onActivity: sink.activity,
+          onEnd: (end) => sink.end(sseEndError(end)),
+        },
+      ),
+    }),
+    ws: (url, protocols, onOpen, onMessage) => (token, sink) => {
+      const WebSocket = o.WebSocket ?? (globalThis.WebSocket as WebSocketConstructor | undefined);
+      if (!WebSocket) {
+        sink.end(new ConnectionError('unsupported'));
+        return { close() {} };
+      }
+      const link = openWebSocket(
+        { url, WebSocket, protocols, maxMessageBytes },
+        {
+          onOpen: () => onOpen(link.send, token, sink),
+          onMessage: (data) => onMessage(data, sink),
+          onEnd: (end) =>
+            sink.end(
+              end.kind === 'close'
+                ? closeError(end.code)
+                : new ConnectionError(end.kind === 'error' ? 'network' : 'too_large', {
+                    cause: end.kind === 'error' && end.error,
+                  }),
+            ),
+        },
+      );
+      return link;
+    },
   };
-
-/** One WebSocket: `auth` first, then frames both ways. @internal */
-export const wsLink =
-  (c: LinkContext): Connector<ServerFrame> =>
-  (token, sink) => {
-    const WebSocket = c.WebSocket();
-    if (!WebSocket) {
-      sink.end(new ConnectionError('unsupported', 'no WebSocket implementation'));
-      return { close() {} };
-    }
-    const link = openWebSocket(
-      {
-        url: `${c.url.replace(/^http/, 'ws')}/ws`,
-        WebSocket,
-        maxMessageBytes: c.maxMessageBytes,
-      },
-      {
-        onOpen: () => link.send(JSON.stringify({ type: 'auth', token })),
-        onMessage: (data) => handle(c, sink, data),
-        onEnd: (end) =>
-          sink.end(
-            end.kind === 'close'
-              ? closeError(end.code, end.reason)
-              : end.kind === 'error'
-                ? new ConnectionError('network', 'cannot open', { cause: end.error })
-                : errorFor('too_large', 'message too large'),
-          ),
-      },
-    );
-    return link;
-  };
+}

@@ -6,7 +6,7 @@ import {
   PublishError,
   type TidewireError,
 } from './errors';
-import { bearer } from './frames';
+import { bearer } from './links';
 import type { TokenSource } from './token';
 
 /** Options of `client.publish`. */
@@ -59,13 +59,12 @@ export function createOutbox(
   };
   return {
     add(channel, data, event) {
-      if (pending.size >= max)
-        return Promise.reject(new PublishError('queue_full', `more than ${max} publishes pending`));
+      if (pending.size >= max) return Promise.reject(new PublishError('queue_full'));
       return new Promise((resolve, reject) => {
         const ref = `${++seq}`;
         const frame = JSON.stringify({ type: 'publish', ref, channel, event, data });
         const timer = env.setTimeout(
-          () => settle(ref, new PublishError('publish_timeout', 'no acknowledgement')),
+          () => settle(ref, new PublishError('publish_timeout')),
           timeout,
         );
         pending.set(ref, { frame, sent: send(frame), timer, resolve, reject });
@@ -75,8 +74,7 @@ export function createOutbox(
       for (const p of pending.values()) p.sent ||= send(p.frame);
     },
     lost() {
-      for (const [ref, p] of pending)
-        if (p.sent) settle(ref, new PublishError('unconfirmed', 'connection lost before the ack'));
+      for (const [ref, p] of pending) if (p.sent) settle(ref, new PublishError('unconfirmed'));
     },
     settle,
     fail(error) {
@@ -126,13 +124,15 @@ export async function httpPublish(
       const body = (await res.json().catch(() => ({}))) as { id?: string; code?: ErrorCode };
       if (res.ok) return { id: body.id ?? '' };
       if (res.status !== 401 || attempt) {
-        const e = httpError(res.status, body.code);
-        throw new PublishError(e.code, e.message, { status: res.status, channel });
+        throw new PublishError(httpError(res.status, body.code).code, {
+          status: res.status,
+          channel,
+        });
       }
     }
   } catch (cause) {
     if (isTidewireError(cause)) throw cause;
-    throw new PublishError(ac.signal.aborted ? why : 'network', 'publish failed', {
+    throw new PublishError(ac.signal.aborted ? why : 'network', {
       cause,
       channel,
     });

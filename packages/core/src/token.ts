@@ -51,26 +51,21 @@ export function createTokenSource(
       if (!getToken) return Promise.resolve(undefined);
       if (!fresh && last !== undefined) return Promise.resolve(last);
       pending ??= new Promise<string | undefined>((resolve, reject) => {
-        const timer = env.setTimeout(
-          () => reject(new AuthError('token_timeout', 'getToken timed out')),
-          timeout,
-        );
+        const timer = env.setTimeout(() => reject(new AuthError('token_timeout')), timeout);
         stop = () => {
           env.clearTimeout(timer);
-          reject(new AuthError('client_closed', 'closed'));
+          reject(new AuthError('client_closed'));
         };
         Promise.resolve()
           .then(() => getToken(context))
           .then(
             (token) => {
-              if (token === '') throw new AuthError('token_empty', 'getToken returned ""');
+              if (token === '') throw new AuthError('token_empty');
               last = token ?? undefined;
               resolve(last);
             },
             (cause: unknown) => {
-              throw isTidewireError(cause)
-                ? cause
-                : new AuthError('token_failed', 'getToken failed', { cause });
+              throw isTidewireError(cause) ? cause : new AuthError('token_failed', { cause });
             },
           )
           .catch(reject)

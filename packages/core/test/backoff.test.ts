@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { exponentialBackoff } from '../src/backoff';
 import { ConnectionError } from '../src/errors';
 
-const error = new ConnectionError('network', 'x');
+const error = new ConnectionError('network');
 const ctx = (attempt: number, random: number, serverDelay?: number) => ({
   attempt,
   error,
@@ -29,7 +29,7 @@ describe('exponentialBackoff', () => {
   it('should use the server delay as the base and Retry-After as a floor', () => {
     const delay = exponentialBackoff({ baseDelay: 100 });
     expect(delay(ctx(1, 0.5, 3000))).toBe(1500);
-    const limited = new ConnectionError('rate_limited', 'x', { retryAfter: 5000 });
+    const limited = new ConnectionError('rate_limited', { retryAfter: 5000 });
     expect(delay({ attempt: 1, error: limited, serverDelay: undefined, random: 0.5 })).toBe(5050);
   });
 });

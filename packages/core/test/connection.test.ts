@@ -18,7 +18,7 @@ describe('transition', () => {
   });
 
   it('should go to offline instead of waiting when a loss happens offline', () => {
-    const error = new ConnectionError('network', 'x');
+    const error = new ConnectionError('network');
     const lost = { type: 'lost', error, attempt: 1, delay: 10 } as const;
     expect(transition({ status: 'open' }, { ...lost, online: true })).toMatchObject({
       status: 'waiting',
@@ -28,7 +28,7 @@ describe('transition', () => {
   });
 
   it('should stop from any state and restart from failed', () => {
-    const failed: ConnectionState = { status: 'failed', error: new AuthError('forbidden', 'x') };
+    const failed: ConnectionState = { status: 'failed', error: new AuthError('forbidden') };
     expect(transition(failed, { type: 'stop' })).toEqual(idle);
     expect(transition(failed, { type: 'start', online: true })).toEqual({
       status: 'connecting',
@@ -81,7 +81,7 @@ describe('createConnection', () => {
     t.conn.start();
     await flush();
     t.last().open();
-    t.last().end(new ConnectionError('network', 'x'));
+    t.last().end(new ConnectionError('network'));
     expect(t.conn.state()).toMatchObject({ status: 'waiting', attempt: 1, delay: 500 });
     await vi.advanceTimersByTimeAsync(499);
     expect(t.sinks).toHaveLength(1);
@@ -93,7 +93,7 @@ describe('createConnection', () => {
     const t = setup();
     t.conn.start();
     await flush();
-    t.last().end(new AuthError('forbidden', 'no'));
+    t.last().end(new AuthError('forbidden'));
     expect(t.conn.state()).toMatchObject({ status: 'failed', error: { code: 'forbidden' } });
     await vi.advanceTimersByTimeAsync(60_000);
     expect(t.sinks).toHaveLength(1);
@@ -105,13 +105,13 @@ describe('createConnection', () => {
     const t = setup({ getToken });
     t.conn.start();
     await flush();
-    t.last().end(new AuthError('token_expired', 'x'));
+    t.last().end(new AuthError('token_expired'));
     await flush();
     expect(t.tokens).toEqual(['connect', 'expired']);
-    t.last().end(new AuthError('unauthorized', 'x'));
+    t.last().end(new AuthError('unauthorized'));
     expect(t.conn.state()).toMatchObject({ status: 'waiting', delay: 1000 });
     await vi.advanceTimersByTimeAsync(1000);
-    t.last().end(new AuthError('unauthorized', 'x'));
+    t.last().end(new AuthError('unauthorized'));
     expect(t.conn.state()).toMatchObject({ status: 'failed', error: { code: 'auth_rejected' } });
   });
 
@@ -156,7 +156,7 @@ describe('createConnection', () => {
     t.last().open();
     t.signal('offline');
     expect(t.conn.state().status).toBe('open');
-    t.last().end(new ConnectionError('network', 'x'));
+    t.last().end(new ConnectionError('network'));
     expect(t.conn.state().status).toBe('offline');
     await vi.advanceTimersByTimeAsync(60_000);
     expect(t.sinks).toHaveLength(1);
@@ -186,14 +186,14 @@ describe('createConnection', () => {
     await flush();
     for (const attempt of [1, 2, 3]) {
       t.last().open();
-      t.last().end(new ConnectionError('network', 'x'));
+      t.last().end(new ConnectionError('network'));
       const state = t.conn.state();
       expect(state).toMatchObject({ attempt });
       await vi.advanceTimersByTimeAsync(state.status === 'waiting' ? state.delay : 0);
     }
     t.last().open();
     await vi.advanceTimersByTimeAsync(5000);
-    t.last().end(new ConnectionError('network', 'x'));
+    t.last().end(new ConnectionError('network'));
     expect(t.conn.state()).toMatchObject({ attempt: 1 });
   });
 
