@@ -75,7 +75,10 @@ export function openStream(url: string, options: StreamOptions = {}): Stream {
           () => url,
           () => id,
           true,
-          (m, sink) => sink.message({ event: m.event, data: m.data, id: (id = m.lastEventId) }),
+          (m, sink) => {
+            id = m.lastEventId;
+            sink.message({ event: m.event, data: m.data, id });
+          },
         ),
     {
       onMessage: (m) => emitter.emit('message', m),
