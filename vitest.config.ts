@@ -2,14 +2,20 @@ import { defineConfig } from 'vitest/config';
 
 // Sibling packages resolve to their TypeScript source through this condition,
 // so tests never need a build of another package.
+// (`ssr` covers the node-environment projects, which resolve like a server bundle.)
 const resolve = { conditions: ['@tidewire/source'] };
+const ssr = {
+  resolve: { conditions: ['@tidewire/source'], externalConditions: ['@tidewire/source'] },
+};
 
 export default defineConfig({
   resolve,
+  ssr,
   test: {
     projects: [
       {
         resolve,
+        ssr,
         test: {
           name: 'unit',
           environment: 'happy-dom',
@@ -20,6 +26,7 @@ export default defineConfig({
       },
       {
         resolve,
+        ssr,
         test: {
           name: 'integration',
           environment: 'node',
@@ -30,6 +37,7 @@ export default defineConfig({
       },
       {
         resolve,
+        ssr,
         test: {
           name: 'browser',
           environment: 'node',

@@ -1,12 +1,9 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { CorsOptions } from '../src/index.js';
 import { startServer } from './utils/server.js';
 import { errorBody, openSse } from './utils/sse-client.js';
 import { openWs } from './utils/ws-client.js';
-
-// See transports.int.test.ts: the core protocol module is pointed at its source.
-vi.mock('@tidewire/core/protocol', () => import('../../core/src/protocol.js'));
 
 const app = 'http://localhost:5173';
 const evil = 'http://evil.example';

@@ -1,11 +1,8 @@
 import { Agent, request } from 'node:http';
-import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { AuthError } from '../src/index.js';
 import { startServer, type TestServer } from './utils/server.js';
 import { errorBody } from './utils/sse-client.js';
-
-// See transports.int.test.ts: the core protocol module is pointed at its source.
-vi.mock('@tidewire/core/protocol', () => import('../../core/src/protocol.js'));
 
 const post = (server: TestServer, body: string, headers: Record<string, string> = {}) =>
   fetch(`${server.base}/publish`, {

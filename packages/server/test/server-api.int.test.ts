@@ -1,13 +1,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { createTidewireServer, isPublishError, type PublishContext } from '../src/index.js';
 import { silentLogger, startServer } from './utils/server.js';
 import { openSse } from './utils/sse-client.js';
 import { openAuthedWs, openWs } from './utils/ws-client.js';
-
-// See transports.int.test.ts: the core protocol module is pointed at its source.
-vi.mock('@tidewire/core/protocol', () => import('../../core/src/protocol.js'));
 
 async function listen(handler?: (req: IncomingMessage, res: ServerResponse) => void) {
   const http = handler === undefined ? createServer() : createServer(handler);

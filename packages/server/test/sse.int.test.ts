@@ -3,9 +3,6 @@ import { AuthError } from '../src/index.js';
 import { startServer } from './utils/server.js';
 import { errorBody, openSse } from './utils/sse-client.js';
 
-// See transports.int.test.ts: the core protocol module is pointed at its source.
-vi.mock('@tidewire/core/protocol', () => import('../../core/src/protocol.js'));
-
 describe('SSE endpoint', () => {
   it('should answer with the protocol headers, retry first and a ping right away', async () => {
     const server = await startServer({ retryMs: 2500 });

@@ -1,13 +1,8 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../src/index.js';
 import { startServer } from './utils/server.js';
 import { subscribe, type Transport } from './utils/transport.js';
 import { waitFor } from './utils/wait.js';
-
-// The node-environment project does not apply the '@tidewire/source' condition to the
-// server's own imports yet (vitest.config.ts lacks ssr.resolve.conditions), so the core
-// protocol module is pointed at its source here.
-vi.mock('@tidewire/core/protocol', () => import('../../core/src/protocol.js'));
 
 const eventOf =
   (channel: string, n: number) => (f: { type: string; channel?: string; data?: unknown }) =>

@@ -4,9 +4,6 @@ import { AuthError, type TidewireServerOptions } from '../src/index.js';
 import { startServer } from './utils/server.js';
 import { openAuthedWs, openWs } from './utils/ws-client.js';
 
-// See transports.int.test.ts: the core protocol module is pointed at its source.
-vi.mock('@tidewire/core/protocol', () => import('../../core/src/protocol.js'));
-
 const tokens: TidewireServerOptions<string>['authenticate'] = (token) => {
   if (token === 'sekrit-ok') return { principal: 'user' };
   if (token === 'sekrit-old') return { principal: 'user', expiresAt: Date.now() - 1 };
