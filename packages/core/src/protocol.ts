@@ -38,6 +38,7 @@ export type ErrorCode =
   | 'origin_not_allowed'
   | 'not_found'
   | 'method_not_allowed'
+  | 'unavailable'
   | 'shutting_down';
 
 /** Why a resume position could not be replayed. */

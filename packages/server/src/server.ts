@@ -187,11 +187,10 @@ export function createTidewireServer<P = unknown>(
         message: 'origin not allowed',
       });
     } else if (isClosing || !webSocketEnabled) {
-      const message = isClosing ? 'the server is closing' : 'WebSocket is disabled';
       rejectUpgrade(socket, {
         status: 503,
-        code: 'shutting_down',
-        message,
+        code: isClosing ? 'shutting_down' : 'unavailable',
+        message: isClosing ? 'the server is closing' : 'WebSocket is disabled',
         headers: { 'Retry-After': '1' },
       });
     } else {
