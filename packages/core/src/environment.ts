@@ -40,18 +40,12 @@ interface Target {
   removeEventListener?(type: string, fn: () => void): void;
 }
 
-const on = (t: Target | undefined, type: string, fn: () => void): (() => void) => {
-  t?.addEventListener?.(type, fn);
-  return () => t?.removeEventListener?.(type, fn);
-};
-
 /** Fills the members of `overrides` that are missing with the browser's (or Node's) own. */
 export function resolveEnvironment(overrides: Partial<Environment> = {}): Environment {
-  const g = globalThis as {
+  const g = globalThis as Target & {
     navigator?: { onLine?: boolean };
     document?: Target & { visibilityState?: string };
     sessionStorage?: StorageLike;
-    window?: Target;
   };
   return {
     setTimeout: (fn, ms) => setTimeout(fn, ms),
@@ -61,13 +55,17 @@ export function resolveEnvironment(overrides: Partial<Environment> = {}): Enviro
     online: () => g.navigator?.onLine !== false,
     visible: () => g.document?.visibilityState !== 'hidden',
     listen(fn) {
-      const offs = [
-        on(g.window, 'online', () => fn('online')),
-        on(g.window, 'offline', () => fn('offline')),
-        on(g.document, 'visibilitychange', () => fn(this.visible() ? 'visible' : 'hidden')),
-      ];
+      const up = () => fn('online');
+      const down = () => fn('offline');
+      const vis = () => fn(this.visible() ? 'visible' : 'hidden');
+      const doc = g.document;
+      g.addEventListener?.('online', up);
+      g.addEventListener?.('offline', down);
+      doc?.addEventListener?.('visibilitychange', vis);
       return () => {
-        for (const off of offs) off();
+        g.removeEventListener?.('online', up);
+        g.removeEventListener?.('offline', down);
+        doc?.removeEventListener?.('visibilitychange', vis);
       };
     },
     session() {

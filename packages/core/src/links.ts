@@ -39,14 +39,15 @@ export function sseEndError(end: SseEnd): TidewireError {
   return end.kind === 'status'
     ? httpError(end.status, undefined, end.retryAfterMs)
     : new ConnectionError(
-        end.kind === 'eof'
-          ? 'closed'
-          : end.kind === 'network'
-            ? 'network'
-            : end.kind === 'too-large'
-              ? 'too_large'
-              : 'bad_content_type',
-        end.kind === 'network' ? { cause: end.error } : {},
+        (
+          {
+            eof: 'closed',
+            network: 'network',
+            'too-large': 'too_large',
+            'content-type': 'bad_content_type',
+          } as const
+        )[end.kind],
+        { cause: (end as { error?: unknown }).error },
       );
 }
 
@@ -137,7 +138,7 @@ export function createBase(o: TransportOptions): Base {
               end.kind === 'close'
                 ? closeError(end.code)
                 : new ConnectionError(end.kind === 'error' ? 'network' : 'too_large', {
-                    cause: end.kind === 'error' && end.error,
+                    cause: (end as { error?: unknown }).error,
                   }),
             ),
         },

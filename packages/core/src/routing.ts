@@ -40,30 +40,28 @@ export function createRouter(
   onChange: () => void = () => {},
 ): Router {
   const fails = { sse: 0, websocket: 0 };
+  const store = env.session();
   let blocked: Partial<Record<Transport, number>> = {};
   let timer: unknown;
-  const store = env.session();
   try {
-    blocked = JSON.parse(store?.getItem(key) ?? '{}') as typeof blocked;
+    blocked = JSON.parse(store?.getItem(key) ?? '{}');
   } catch {}
   const isBlocked = (t: Transport) => (blocked[t] ?? 0) > env.now();
+  /** Saves the blocks and wakes up when the first one ends, to probe that transport again. */
   const save = () => {
     try {
       store?.setItem(key, JSON.stringify(blocked));
     } catch {}
-  };
-  const schedule = () => {
     env.clearTimeout(timer);
-    const next = Math.min(...Object.values(blocked).filter((t) => t > env.now()));
-    if (next < Infinity)
+    const next = Math.min(...Object.values(blocked)) - env.now();
+    if (next > 0)
       timer = env.setTimeout(() => {
         for (const t of ['sse', 'websocket'] as const) if (!isBlocked(t)) delete blocked[t];
         save();
-        schedule();
         onChange();
-      }, next - env.now());
+      }, next);
   };
-  schedule();
+  save();
   return {
     pick(choice, duplex) {
       if (choice !== 'auto') return choice;
@@ -74,11 +72,9 @@ export function createRouter(
       const was = isBlocked(t);
       fails[t] = ok ? 0 : fails[t] + 1;
       if (ok) delete blocked[t];
-      else if ((hard || fails[t] >= after) && !was) blocked[t] = env.now() + ttl;
-      else return false;
+      else if (!was && (hard || fails[t] >= after)) blocked[t] = env.now() + ttl;
       if (was === isBlocked(t)) return false;
       save();
-      schedule();
       return true;
     },
     dispose: () => env.clearTimeout(timer),
