@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import {
+  AuthError,
+  ConnectionError,
+  closeError,
+  httpError,
+  isFatal,
+  isTidewireError,
+  PublishError,
+  TidewireError,
+} from '../src/errors';
+import { parseFrame } from '../src/frames';
+import { sseEndError } from '../src/links';
+
+describe('errors', () => {
+  it('should decide fatal vs retryable in one table', () => {
+    expect(isFatal('forbidden')).toBe(true);
+    expect(isFatal('token_failed')).toBe(true);
+    expect(isFatal('no_content')).toBe(true);
+    expect(isFatal('network')).toBe(false);
+    expect(isFatal('unauthorized')).toBe(false);
+    expect(isFatal('rate_limited')).toBe(false);
+    expect(isFatal('shutting_down')).toBe(false);
+  });
+
+  it('should map HTTP statuses per the protocol table', () => {
+    expect(httpError(204)).toMatchObject({ code: 'no_content', fatal: true });
+    expect(httpError(401)).toBeInstanceOf(AuthError);
+    expect(httpError(403)).toMatchObject({ code: 'forbidden', fatal: true });
+    expect(httpError(404)).toMatchObject({ code: 'bad_request', fatal: true });
+    expect(httpError(408)).toMatchObject({ code: 'http_status', fatal: false });
+    expect(httpError(429, undefined, 2000)).toMatchObject({
+      code: 'rate_limited',
+      fatal: false,
+      retryAfter: 2000,
+    });
+    expect(httpError(503)).toMatchObject({ code: 'http_status', fatal: false, status: 503 });
+    expect(httpError(400, 'too_many_channels')).toMatchObject({ code: 'too_many_channels' });
+  });
+
+  it('should map WebSocket close codes per the protocol table', () => {
+    expect(closeError(4401)).toMatchObject({ code: 'unauthorized', fatal: false });
+    expect(closeError(4403)).toMatchObject({ code: 'forbidden', fatal: true });
+    expect(closeError(4400)).toMatchObject({ code: 'bad_request', fatal: true });
+    expect(closeError(4409)).toMatchObject({ code: 'closed', fatal: false, status: 4409 });
+    expect(closeError(1006)).toBeInstanceOf(ConnectionError);
+  });
+
+  it('should map how an SSE stream ended', () => {
+    expect(sseEndError({ kind: 'eof' }).code).toBe('closed');
+    expect(sseEndError({ kind: 'content-type', contentType: 'text/html' }).code).toBe(
+      'bad_content_type',
+    );
+    expect(sseEndError({ kind: 'too-large', limit: 1 }).fatal).toBe(true);
+    expect(sseEndError({ kind: 'status', status: 500, retryAfterMs: 10 })).toMatchObject({
+      fatal: false,
+      retryAfter: 10,
+    });
+  });
+
+  it('should recognise its errors across copies by brand, with readable names', () => {
+    const e = new PublishError('queue_full');
+    expect(isTidewireError(e)).toBe(true);
+    expect(e).toBeInstanceOf(TidewireError);
+    expect(e.name).toBe('PublishError');
+    expect(e.message).toBe('queue_full');
+    expect(isTidewireError(new Error('x'))).toBe(false);
+    expect(isTidewireError({ [Symbol.for('tidewire.error')]: true })).toBe(true);
+  });
+});
+
+describe('parseFrame', () => {
+  it('should accept known frames and default the event type', () => {
+    expect(parseFrame('{"type":"event","channel":"a","id":"1","data":2}')).toEqual({
+      type: 'event',
+      channel: 'a',
+      id: '1',
+      data: 2,
+      event: 'message',
+    });
+    expect(parseFrame('{"type":"ping"}')).toMatchObject({ type: 'ping' });
+  });
+
+  it('should refuse bad JSON, unknown types and routed frames without a channel or id', () => {
+    for (const text of [
+      '{',
+      'null',
+      '5',
+      '{"type":"nope"}',
+      '{"type":"event","channel":"a"}',
+      '{"type":"gap"}',
+      '{"type":"subscribed","channel":7}',
+    ])
+      expect(parseFrame(text)).toBeUndefined();
+  });
+});
