@@ -190,7 +190,8 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
             c.live &&= next.status === 'open';
             c.connError = 'error' in next ? next.error : undefined;
             c.connFailed = next.status === 'failed';
-            c.touch();
+            if (c.connFailed) c.error(c.connError!, false);
+            else c.touch();
           }
           emitter.emit('state', { transport: t, next, prev });
         },

@@ -109,7 +109,8 @@ export interface Channel {
   deliver(frame: EventFrame): boolean;
   subscribed(): void;
   gap(reason: GapReason): void;
-  error(error: TidewireError): void;
+  /** Tells listeners; `own`: it concerns this channel alone (a fatal one then fails it). */
+  error(error: TidewireError, own?: boolean): void;
   /** Something in the snapshot changed. */
   touch(): void;
   snapshot(): SubscriptionSnapshot;
@@ -171,8 +172,8 @@ export function createChannel(name: string, since: string | undefined, window: n
       emit('gap', { channel: name, reason });
       ch.touch();
     },
-    error(error) {
-      if (error.fatal) ch.failure = error;
+    error(error, own = true) {
+      if (own && error.fatal) ch.failure = error;
       emit('error', { error });
       ch.touch();
     },

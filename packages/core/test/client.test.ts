@@ -168,11 +168,14 @@ describe('createClient over SSE', () => {
     expect(sub.getSnapshot().received).toBe(1);
   });
 
-  it('should stop with a fatal error on 403 and on a wrong content type', async () => {
+  it('should stop with a fatal error on 403 and tell the subscription', async () => {
     const { client } = make();
     net.responses.push(new Response('{}', { status: 403 }));
     const sub = client.subscribe('prices');
+    const errors: string[] = [];
+    sub.on('error', ({ error }) => errors.push(error.code));
     await tick();
+    expect(errors).toEqual(['forbidden']);
     expect(sub.getSnapshot()).toMatchObject({ status: 'failed', error: { code: 'forbidden' } });
     expect(client.getState().sse.status).toBe('failed');
   });
