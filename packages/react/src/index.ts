@@ -1,7 +1,15 @@
 'use client';
-export type { TidewireProviderProps } from './context';
 /**
  * React bindings for Tidewire.
  * @module
  */
+export type { TidewireProviderProps } from './context';
 export { TidewireProvider, useTidewireClient } from './context';
+export type { TidewireHooks, UseSubscriptionOptions } from './hooks';
+export {
+  createTidewireHooks,
+  useConnectionState,
+  usePublish,
+  useSubscription,
+} from './hooks';
+export type { SubscriptionState } from './store';

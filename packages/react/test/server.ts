@@ -1,0 +1,73 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type Client, type ClientOptions, createClient } from '@tidewire/core';
+import { vi } from 'vitest';
+import {
+  createTidewireServer,
+  type TidewireServer,
+  type TidewireServerOptions,
+} from '../../server/src/index';
+
+/** A real Tidewire server on 127.0.0.1 that allows happy-dom's page origin. */
+export interface TestServer {
+  tw: TidewireServer;
+  url: string;
+}
+
+const stops = new Set<() => Promise<void>>();
+const clients = new Set<Client>();
+
+export async function startServer(options: TidewireServerOptions = {}): Promise<TestServer> {
+  const tw = createTidewireServer({
+    path: '/tidewire',
+    cors: { origins: [location.origin] },
+    logger: { warn() {}, error() {} },
+    ...options,
+  });
+  const http: Server = createServer();
+  tw.attach(http);
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  stops.add(async () => {
+    await tw.close();
+    await new Promise<void>((resolve) => {
+      http.close(() => resolve());
+      http.closeAllConnections();
+    });
+  });
+  const { port } = http.address() as AddressInfo;
+  return { tw, url: `http://127.0.0.1:${port}/tidewire` };
+}
+
+/** A client on happy-dom's own fetch and WebSocket, with fast retries and a short closeDelay. */
+export function connect<M extends Record<string, unknown>>(
+  url: string,
+  options: Partial<ClientOptions> = {},
+): Client<M> {
+  const client = createClient<M>({
+    url,
+    retryDelay: ({ attempt }) => 20 * attempt,
+    closeDelay: 50,
+    environment: { session: () => undefined },
+    ...options,
+  });
+  clients.add(client as Client);
+  return client;
+}
+
+/** Closes every client, then every server, of the test. */
+export async function cleanup(): Promise<void> {
+  for (const c of clients) c.close();
+  clients.clear();
+  for (const stop of stops) await stop();
+  stops.clear();
+}
+
+export const until = (fn: () => unknown, timeout = 5000): Promise<void> =>
+  vi.waitFor(
+    () => {
+      if (!fn()) throw new Error('not yet');
+    },
+    { timeout, interval: 10 },
+  );
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
