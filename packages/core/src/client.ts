@@ -188,9 +188,7 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
           }
           for (const c of on(t)) {
             c.live &&= next.status === 'open';
-            c.connError = 'error' in next ? next.error : undefined;
-            c.connFailed = next.status === 'failed';
-            if (c.connFailed) c.error(c.connError!, false);
+            if (next.status === 'failed') c.error(next.error, false);
             else c.touch();
           }
           emitter.emit('state', { transport: t, next, prev });
@@ -238,8 +236,6 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
     c.route = t;
     c.placed = true;
     c.live = false;
-    c.connError = undefined;
-    c.connFailed = false;
     if (t === 'sse') syncSse();
     else if (conns.websocket.state().status === 'open')
       send({ type: 'subscribe', channel: c.name, since: c.lastId });
@@ -275,7 +271,7 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
         try {
           since ??= storage?.getItem(key(name)) ?? undefined;
         } catch {}
-        c = createChannel(name, since, dedupeWindow);
+        c = createChannel(name, since, dedupeWindow, (t) => conns[t].state());
         chans.set(name, c);
       }
       const ch = c;

@@ -104,38 +104,33 @@ export async function httpPublish(
 ): Promise<PublishResult> {
   const ac = new AbortController();
   let why: ErrorCode = 'publish_timeout';
-  const abort = (code: ErrorCode) => {
-    why = code;
+  const stop = () => {
+    why = 'client_closed';
     ac.abort();
   };
-  const stop = () => abort('client_closed');
-  const timer = c.env.setTimeout(() => abort('publish_timeout'), c.timeout);
+  const timer = c.env.setTimeout(() => ac.abort(), c.timeout);
+  const post = async (fresh: boolean) =>
+    c.fetch(`${c.url}/publish`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...bearer(await c.tokens.get({ reason: 'publish', attempt: +fresh }, fresh)),
+      },
+      body: JSON.stringify({ channel, event, data }),
+      credentials: c.credentials,
+      signal: ac.signal,
+    });
   c.aborts.add(stop);
   try {
-    for (let attempt = 0; ; attempt++) {
-      const token = await c.tokens.get({ reason: 'publish', attempt }, attempt > 0);
-      const res = await c.fetch(`${c.url}/publish`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...bearer(token) },
-        body: JSON.stringify({ channel, event, data }),
-        credentials: c.credentials,
-        signal: ac.signal,
-      });
-      const body = (await res.json().catch(() => ({}))) as { id?: string; code?: ErrorCode };
-      if (res.ok) return { id: body.id ?? '' };
-      if (res.status !== 401 || attempt) {
-        throw new PublishError(httpError(res.status, body.code).code, {
-          status: res.status,
-          channel,
-        });
-      }
-    }
+    let res = await post(false);
+    if (res.status === 401) res = await post(true);
+    const { id = '', code } = await res.json().catch(() => ({}));
+    if (res.ok) return { id };
+    throw new PublishError(httpError(res.status, code).code, { status: res.status, channel });
   } catch (cause) {
-    if (isTidewireError(cause)) throw cause;
-    throw new PublishError(ac.signal.aborted ? why : 'network', {
-      cause,
-      channel,
-    });
+    throw isTidewireError(cause)
+      ? cause
+      : new PublishError(ac.signal.aborted ? why : 'network', { cause, channel });
   } finally {
     c.env.clearTimeout(timer);
     c.aborts.delete(stop);

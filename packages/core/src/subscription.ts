@@ -1,3 +1,4 @@
+import type { ConnectionState } from './connection';
 import { createEmitter, type Emitter } from './emitter';
 import type { TidewireError } from './errors';
 import type { EventFrame, GapReason } from './protocol';
@@ -100,9 +101,6 @@ export interface Channel {
   live: boolean;
   /** A channel-level fatal error (forbidden…): it is left out of requests. */
   failure: TidewireError | undefined;
-  /** The route's connection error, when not open. */
-  connError: TidewireError | undefined;
-  connFailed: boolean;
   linger: unknown;
   /** Whether it has joined a route yet. */
   placed: boolean;
@@ -117,7 +115,12 @@ export interface Channel {
 }
 
 /** @internal */
-export function createChannel(name: string, since: string | undefined, window: number): Channel {
+export function createChannel(
+  name: string,
+  since: string | undefined,
+  window: number,
+  connection: (route: Transport) => ConnectionState,
+): Channel {
   const seen = new Set<string>();
   const ring: string[] = [];
   let at = 0;
@@ -139,8 +142,6 @@ export function createChannel(name: string, since: string | undefined, window: n
     lastId: since,
     live: false,
     failure: undefined,
-    connError: undefined,
-    connFailed: false,
     linger: undefined,
     placed: false,
     deliver(f) {
@@ -182,10 +183,11 @@ export function createChannel(name: string, since: string | undefined, window: n
       emit('change', undefined as never);
     },
     snapshot() {
+      const conn = connection(ch.route);
       snap ??= {
         channel: name,
         status:
-          ch.failure || ch.connFailed
+          ch.failure || conn.status === 'failed'
             ? 'failed'
             : ch.live
               ? 'live'
@@ -195,7 +197,7 @@ export function createChannel(name: string, since: string | undefined, window: n
         transport: ch.route,
         lastEventId: ch.lastId,
         lastEvent: lastEvent as never,
-        error: ch.failure ?? ch.connError,
+        error: ch.failure ?? ('error' in conn ? conn.error : undefined),
         received,
         duplicates,
         gaps,
