@@ -356,6 +356,24 @@ describe('routing', () => {
   });
 });
 
+describe('routing of a buffered SSE stream', () => {
+  it('should move listen-only auto channels to WebSocket when SSE opens but no welcome arrives', async () => {
+    const { client } = make({ connectTimeout: 1000 });
+    const sub = client.subscribe('prices');
+    await tick();
+    await vi.advanceTimersByTimeAsync(1000);
+    await vi.advanceTimersByTimeAsync(100);
+    await tick();
+    expect(net.streams).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1000);
+    await tick();
+    expect(sub.getSnapshot().transport).toBe('websocket');
+    expect(net.streams.every((s) => s.aborted)).toBe(true);
+    FakeSocket.last().welcome();
+    expect(FakeSocket.last().sent).toContainEqual({ type: 'subscribe', channel: 'prices' });
+  });
+});
+
 describe('HTTP publish', () => {
   it('should refresh the token once after a 401 and report other statuses as typed errors', async () => {
     let n = 0;
