@@ -3,5 +3,19 @@
  * @module
  */
 
+export type {
+  Publish,
+  ReadonlyRef,
+  TidewireComposables,
+  UseSubscriptionOptions,
+  UseSubscriptionReturn,
+} from './composables';
+export {
+  createTidewireComposables,
+  useConnectionState,
+  usePublish,
+  useSubscription,
+} from './composables';
 export type { TidewirePluginOptions } from './context';
 export { provideTidewire, TidewirePlugin, useTidewireClient } from './context';
+export type { SubscriptionState } from './store';

@@ -1,0 +1,94 @@
+import type {
+  ChannelEvent,
+  ChannelMap,
+  Client,
+  SubscribeOptions,
+  Subscription,
+  SubscriptionSnapshot,
+  SubscriptionStatus,
+  Transport,
+} from '@tidewire/core';
+
+/**
+ * What `useSubscription` exposes (`state`, and the input of `select`): the core's snapshot of the
+ * channel, plus `'idle'` (disabled, or rendered on the server) and the kept events.
+ * Immutable: a new object only when something in it changed.
+ */
+export interface SubscriptionState<T = unknown>
+  extends Omit<SubscriptionSnapshot<T>, 'status' | 'transport'> {
+  /** `'idle'` before the subscription starts, when disabled, and on the server. */
+  readonly status: 'idle' | SubscriptionStatus;
+  /** `undefined` while idle. */
+  readonly transport: Transport | undefined;
+  /** The last `keep` events, oldest first (empty unless `keep` is set). */
+  readonly events: readonly ChannelEvent<T>[];
+}
+
+/** The framework-free part of `useSubscription`: one store per channel, options and mount. @internal */
+export interface ChannelStore<T> {
+  /** The state while nothing is subscribed (and on the server). */
+  readonly idle: SubscriptionState<T>;
+  /** The current state; the same object until a change. */
+  get(): SubscriptionState<T>;
+  /** Takes a handle on the channel; returns its release. */
+  subscribe(notify: () => void): () => void;
+}
+
+const NONE: readonly never[] = [];
+
+/** @internal */
+export function channelStore<T>(
+  client: Client<ChannelMap>,
+  channel: string,
+  options: SubscribeOptions,
+  enabled: boolean,
+  keep: number,
+  onEvent: (event: ChannelEvent<T>) => void,
+): ChannelStore<T> {
+  const idle: SubscriptionState<T> = {
+    channel,
+    status: 'idle',
+    transport: undefined,
+    lastEventId: options.since,
+    lastEvent: undefined,
+    error: undefined,
+    received: 0,
+    duplicates: 0,
+    gaps: 0,
+    reconnects: 0,
+    events: NONE,
+  };
+  let state = idle;
+  let events = idle.events;
+  let sub: Subscription<T> | undefined;
+  let snap: SubscriptionSnapshot<T> | undefined;
+  return {
+    idle,
+    get() {
+      const s = sub?.getSnapshot();
+      if (s && (s !== snap || events !== state.events)) {
+        snap = s;
+        state = { ...s, events };
+      }
+      return state;
+    },
+    subscribe(notify) {
+      if (!enabled) return () => {};
+      const handle = client.subscribe(channel, options) as Subscription<T>;
+      sub = handle;
+      // The core emits `event` before `change`, so kept events are current when `notify` reads.
+      const offs = [
+        handle.on('event', (e) => {
+          if (keep > 0) events = [...events, e].slice(-keep);
+          onEvent(e);
+        }),
+        handle.on('change', notify),
+      ];
+      return () => {
+        // Listeners go first: the handle's own `closed` change is not this store's.
+        for (const off of offs) off();
+        handle.unsubscribe();
+      };
+    },
+  };
+}
