@@ -316,8 +316,8 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
       chans.clear();
       env.clearTimeout(persistTimer);
       flush();
-      for (const t of TRANSPORTS) conns[t].stop();
       outbox.fail(new PublishError('client_closed'));
+      for (const t of TRANSPORTS) conns[t].stop();
       for (const abort of aborts) abort();
       tokens.cancel();
       router.dispose();

@@ -374,6 +374,37 @@ describe('routing of a buffered SSE stream', () => {
   });
 });
 
+describe('close', () => {
+  it('should leave no timer, environment listener, socket or request behind', async () => {
+    const logs: string[] = [];
+    const { client, listeners } = make({
+      getToken: () => 'secret-token',
+      logger: (message, details) => logs.push(message, JSON.stringify(details)),
+    });
+    client.subscribe('prices');
+    client.subscribe('chat', { transport: 'websocket' });
+    await tick();
+    FakeSocket.last().welcome();
+    net.last().push(welcome);
+    const pending = client.publish('chat', { text: 'x' });
+    net.responses.push('hang');
+    const posted = (client as unknown as Client<Record<string, unknown>>).publish('other', 1);
+    await tick();
+    client.close();
+    await expect(pending).rejects.toMatchObject({ code: 'client_closed' });
+    await expect(posted).rejects.toMatchObject({ code: 'client_closed' });
+    expect(listeners.size).toBe(0);
+    expect(FakeSocket.last().readyState).toBe(3);
+    expect(net.streams.every((s) => s.aborted)).toBe(true);
+    expect(client.getState()).toMatchObject({
+      sse: { status: 'idle' },
+      websocket: { status: 'idle' },
+    });
+    expect(logs.join(' ')).not.toContain('secret-token');
+    expect(logs.length).toBeGreaterThan(0);
+  });
+});
+
 describe('HTTP publish', () => {
   it('should refresh the token once after a 401 and report other statuses as typed errors', async () => {
     let n = 0;

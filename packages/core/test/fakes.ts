@@ -58,7 +58,8 @@ export interface FakeStream {
 /** A fetch that answers every request with a controllable event stream (or a queued Response). */
 export function fakeSseFetch() {
   const streams: FakeStream[] = [];
-  const responses: Response[] = [];
+  /** Queued answers; 'hang' never answers until the request is aborted. */
+  const responses: (Response | 'hang')[] = [];
   const posts: { url: string; headers: Record<string, string>; body: unknown }[] = [];
   const enc = new TextEncoder();
   const fetch = async (input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> => {
@@ -70,6 +71,10 @@ export function fakeSseFetch() {
     );
     const url = String(input);
     const queued = responses.shift();
+    if (queued === 'hang')
+      return new Promise((_, reject) =>
+        init.signal?.addEventListener('abort', () => reject(new Error('aborted'))),
+      );
     if (init.method === 'POST') {
       posts.push({ url, headers, body: JSON.parse(String(init.body)) });
       return queued ?? Response.json({ id: `p${posts.length}` });
