@@ -193,11 +193,11 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
           }
           emitter.emit('state', { transport: t, next, prev });
         },
-        onLost(error, opened) {
+        onLost(error, stable) {
           if (
             router.report(
               t,
-              opened,
+              stable,
               error.code === 'bad_content_type' || error.code === 'unsupported',
             )
           )

@@ -104,8 +104,8 @@ export interface ConnectionOptions<M> {
   connect: Connector<M>;
   onMessage(message: M): void;
   onState(next: ConnectionState, prev: ConnectionState): void;
-  /** Every end of an attempt, with whether it had opened. */
-  onLost?(error: TidewireError, opened: boolean): void;
+  /** Every end of an attempt, with whether it had been open for `stableAfter`. */
+  onLost?(error: TidewireError, stable: boolean): void;
 }
 
 /** One reconnecting connection. */
@@ -189,7 +189,8 @@ export function createConnection<M>(o: ConnectionOptions<M>): Connection {
       prev = undefined;
     }
     if (!a || a !== cur) return;
-    o.onLost?.(error, !!a.open);
+    const stable = !!a.open && env.now() - openedAt >= o.stableAfter;
+    o.onLost?.(error, stable);
     const auth = error.code === 'unauthorized' || error.code === 'token_expired';
     authFails = auth ? authFails + 1 : 0;
     reason = auth ? 'expired' : 'reconnect';
@@ -200,7 +201,7 @@ export function createConnection<M>(o: ConnectionOptions<M>): Connection {
       });
       return;
     }
-    if (a.open && env.now() - openedAt >= o.stableAfter) tries = 0;
+    if (stable) tries = 0;
     tries++;
     const delay =
       authFails === 1

@@ -8,7 +8,11 @@ export type TransportChoice = Transport | 'auto';
 
 /** Options of the fallback between transports. */
 export interface FallbackOptions {
-  /** Consecutive attempts that fail before the server's welcome after which a transport counts as blocked. @default 2 */
+  /**
+   * Consecutive connections that fail before the server's welcome, or die within
+   * `stableAfter` of it (a proxy that kills or starves upgraded sockets), after which
+   * a transport counts as blocked. @default 2
+   */
   after?: number;
   /** How long a blocked transport is avoided (and remembered in sessionStorage) before it is probed again, in ms. @default 300000 */
   ttl?: number;
@@ -23,7 +27,7 @@ export interface Router {
    */
   pick(choice: TransportChoice, duplex: boolean): Transport;
   /**
-   * An attempt on `transport` ended (`ok`: it had reached the welcome; `hard`: it failed
+   * An attempt on `transport` ended (`ok`: it had been open for `stableAfter`; `hard`: it failed
    * fatally before, which blocks at once). Returns true when this changed what `pick` answers.
    */
   report(transport: Transport, ok: boolean, hard?: boolean): boolean;
@@ -54,7 +58,7 @@ export function createRouter(
     } catch {}
     env.clearTimeout(timer);
     const next = Math.min(...Object.values(blocked)) - env.now();
-    if (next > 0)
+    if (next > 0 && next < Infinity)
       timer = env.setTimeout(() => {
         for (const t of ['sse', 'websocket'] as const) if (!isBlocked(t)) delete blocked[t];
         save();

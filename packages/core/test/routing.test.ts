@@ -35,6 +35,13 @@ describe('createRouter', () => {
     r.dispose();
   });
 
+  it('should set no timer while nothing is blocked', () => {
+    const r = createRouter(fakeEnvironment().env, 'k');
+    r.report('sse', false);
+    expect(vi.getTimerCount()).toBe(0);
+    r.dispose();
+  });
+
   it('should forget failures after a success', () => {
     const r = createRouter(fakeEnvironment().env, 'k', { after: 2 });
     r.report('websocket', false);
