@@ -20,6 +20,7 @@ export {
   PublishError,
   TidewireError,
 } from './errors';
+export type { TransportOptions } from './links';
 export type { PublishOptions, PublishResult } from './publish';
 export type { FallbackOptions, Transport, TransportChoice } from './routing';
 export type { Stream, StreamEvents, StreamMessage, StreamOptions } from './stream';
