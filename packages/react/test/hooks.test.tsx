@@ -1,6 +1,7 @@
 import { act, renderHook } from '@testing-library/react';
 import type { ChannelEvent } from '@tidewire/core';
 import { type ReactNode, StrictMode } from 'react';
+import { hydrateRoot } from 'react-dom/client';
 import { renderToString } from 'react-dom/server';
 import { describe, expect, expectTypeOf, it, vi } from 'vitest';
 import {
@@ -183,6 +184,28 @@ describe('useSubscription', () => {
     );
     expect(html).toBe('<p>idle<!-- -->/<!-- -->0<!-- -->/<!-- -->idle</p>');
     expect(handles).toHaveLength(0);
+  });
+  it('should hydrate server HTML from the idle state without a mismatch, then subscribe', async () => {
+    const { client, handles } = fakeClient();
+    const tree = (
+      <TidewireProvider client={client}>
+        <View />
+      </TidewireProvider>
+    );
+    const container = document.createElement('div');
+    container.innerHTML = renderToString(tree);
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const recoverable = vi.fn();
+    let root: ReturnType<typeof hydrateRoot> | undefined;
+    await act(async () => {
+      root = hydrateRoot(container, tree, { onRecoverableError: recoverable });
+    });
+    expect(recoverable).not.toHaveBeenCalled();
+    expect(errors).not.toHaveBeenCalled();
+    expect(handles).toHaveLength(1);
+    expect(container.textContent).toBe('connecting/0/idle');
+    act(() => root?.unmount());
+    expect(handles[0]!.closed).toBe(true);
   });
 });
 
