@@ -281,7 +281,8 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
       ch.duplex ||= !!opts.duplex;
       const handle = createHandle<M[typeof name]>(ch, listenerError, () => {
         ch.choices.splice(ch.choices.lastIndexOf(choice), 1);
-        if (ch.handles.size || closed) place(ch);
+        if (closed) return;
+        if (ch.handles.size) place(ch);
         else ch.linger = env.setTimeout(() => drop(ch), closeDelay);
       });
       place(ch);

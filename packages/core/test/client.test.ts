@@ -405,6 +405,25 @@ describe('close', () => {
   });
 });
 
+describe('after close', () => {
+  it('should open nothing when handles are released later', async () => {
+    const { client } = make();
+    const a = client.subscribe('chat', { transport: 'websocket' });
+    const b = client.subscribe('chat', { transport: 'sse' });
+    await tick();
+    client.close();
+    const sockets = FakeSocket.all.length;
+    b.unsubscribe();
+    a.unsubscribe();
+    await tick();
+    expect(FakeSocket.all).toHaveLength(sockets);
+    expect(client.getState().websocket.status).toBe('idle');
+    expect(() => client.subscribe('chat')).toThrow(
+      expect.objectContaining({ code: 'client_closed' }),
+    );
+  });
+});
+
 describe('HTTP publish', () => {
   it('should refresh the token once after a 401 and report other statuses as typed errors', async () => {
     let n = 0;
