@@ -20,7 +20,20 @@ try {
     );
     for (const [tool, args] of [
       ['publint', ['run', '--strict', tarball]],
-      ['attw', [tarball, '--format', 'table-flipped']],
+      // node16 and bundler resolution (node10 cannot see subpath exports), and the
+      // script-tag build is a classic script, not a module with types.
+      [
+        'attw',
+        [
+          tarball,
+          '--profile',
+          'node16',
+          '--exclude-entrypoints',
+          './tidewire.min.js',
+          '--format',
+          'table-flipped',
+        ],
+      ],
     ]) {
       console.log(`\n── ${tool} @tidewire/${name}`);
       try {
