@@ -9,6 +9,10 @@ export type EndMode =
 export interface Connection {
   readonly transport: 'sse' | 'websocket';
   end(mode: EndMode): void;
+  /** Ends it as an expired credential does: SSE `token_expired` frame and end, WebSocket 4401. */
+  expire(): void;
+  /** Stops every write to it (events and heartbeats) and leaves the socket open. */
+  stall(): void;
 }
 
 /** Every open connection, for stats, `disconnectAll` and `close`. */

@@ -65,6 +65,22 @@ export interface TidewireServer {
   stats(): ServerStats;
   /** Drops every connection without stopping the server. Returns how many were dropped. */
   disconnectAll(options?: DisconnectOptions): number;
+  /**
+   * Ends every connection as if its credential had expired just now: WebSockets are closed
+   * with 4401 `token_expired`, SSE streams get an `error` frame `token_expired` and end.
+   * Clients refresh their token and resume. Returns how many connections were ended.
+   * (The credentials themselves are the `authenticate` hook's business: refuse the old
+   * tokens there if they must not be accepted again.)
+   */
+  expireCredentials(): number;
+  /**
+   * Stops writing to every open connection, heartbeats included, without closing it, as a
+   * stuck proxy or a half-open TCP connection would: clients must notice through their
+   * heartbeat watchdog. New connections are not affected; a stalled one is cleaned up when
+   * its client closes it (or by `close()`). Returns how many connections were stalled.
+   * Meant for chaos testing and demos.
+   */
+  stallConnections(): number;
   /** `false` refuses WebSocket upgrades with 503, so that clients fall back to SSE. */
   setWebSocketEnabled(enabled: boolean): void;
   /** Ends every stream, closes every socket with 1001 and clears every timer. Idempotent. */
@@ -267,6 +283,16 @@ export function createTidewireServer<P = unknown>(
     disconnectAll({ graceful = false } = {}) {
       const all = connections.all();
       for (const connection of all) connection.end(graceful ? 'graceful' : 'abort');
+      return all.length;
+    },
+    expireCredentials() {
+      const all = connections.all();
+      for (const connection of all) connection.expire();
+      return all.length;
+    },
+    stallConnections() {
+      const all = connections.all();
+      for (const connection of all) connection.stall();
       return all.length;
     },
     setWebSocketEnabled(enabled) {

@@ -125,12 +125,13 @@ function openStream<P>(
   const { timers, now } = options;
   const limit = options.limits.sendBufferBytes;
   let open = true;
+  let stalled = false;
   // The replay may be larger than the send buffer; it is allowed on top of it until
   // the first drain, so that a long resume is not mistaken for a slow consumer.
   let budget = limit;
 
   const write = (chunk: Buffer | string): void => {
-    if (!open) return;
+    if (!open || stalled) return;
     res.write(chunk);
     if (res.writableLength > budget) {
       options.logger.warn('slow SSE consumer dropped', { buffered: res.writableLength });
@@ -150,13 +151,20 @@ function openStream<P>(
     if (mode === 'abort') res.destroy();
     else res.end();
   };
+  const expire = (): void => {
+    write(frame({ type: 'error', code: 'token_expired', message: 'the credential expired' }));
+    end('graceful');
+  };
 
   res.writeHead(200, { ...headers, ...sseHeaders });
   res.socket?.setNoDelay(true);
   res.flushHeaders();
   res.on('close', cleanup);
   res.on('error', cleanup);
-  disposers.push(ctx.connections.add({ transport: 'sse', end }));
+  const stall = (): void => {
+    stalled = true;
+  };
+  disposers.push(ctx.connections.add({ transport: 'sse', end, expire, stall }));
 
   const head: string[] = [`retry: ${options.retryMs}\n\n`, ': ping\n\n'];
   head.push(
@@ -203,12 +211,7 @@ function openStream<P>(
   const heartbeat = timers.setInterval(() => write(PING), options.heartbeatMs);
   disposers.push(() => timers.clearInterval(heartbeat));
   if (expiresAt !== undefined) {
-    disposers.push(
-      scheduleAt(timers, now, expiresAt, () => {
-        write(frame({ type: 'error', code: 'token_expired', message: 'the credential expired' }));
-        end('graceful');
-      }),
-    );
+    disposers.push(scheduleAt(timers, now, expiresAt, expire));
   }
 }
 

@@ -47,6 +47,7 @@ export function serveWebSocket<P>(
   let queue: Promise<void> = Promise.resolve();
   let pending = 0;
   let alive = true;
+  let stalled = false;
   let replayAllowance = 0;
   let disposeExpiry = (): void => {};
   let closeTimer: TimerHandle | undefined;
@@ -59,7 +60,7 @@ export function serveWebSocket<P>(
     socket.uncork();
   };
   const send = (data: string | Buffer): void => {
-    if (state.status === 'closed' || ws.readyState !== WebSocket.OPEN) return;
+    if (stalled || state.status === 'closed' || ws.readyState !== WebSocket.OPEN) return;
     if (!corked) {
       corked = true;
       socket.cork();
@@ -96,11 +97,19 @@ export function serveWebSocket<P>(
     else closeWith(CloseCode.GoingAway, 'server shutting down');
   };
 
-  const unregister = ctx.connections.add({ transport: 'websocket', end });
+  const unregister = ctx.connections.add({
+    transport: 'websocket',
+    end,
+    expire: () => closeWith(CloseCode.Unauthorized, 'token_expired'),
+    stall: () => {
+      stalled = true;
+    },
+  });
   const authTimer = timers.setTimeout(() => {
     if (state.status === 'awaiting_auth') closeWith(CloseCode.AuthTimeout, 'auth timeout');
   }, options.authTimeoutMs);
   const heartbeat = timers.setInterval(() => {
+    if (stalled) return;
     if (!alive) {
       ws.terminate();
       return;
