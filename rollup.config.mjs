@@ -67,13 +67,13 @@ const globalBuild = {
   input: 'packages/core/src/index.ts',
   plugins: [
     nodeResolve({ browser: true }),
-    esbuild({ target: 'es2019', tsconfig: 'packages/core/tsconfig.json' }),
+    esbuild({ target: 'es2020', tsconfig: 'packages/core/tsconfig.json' }),
   ],
   output: {
     file: 'packages/core/dist/tidewire.min.js',
     format: 'iife',
     name: 'Tidewire',
-    plugins: [terser({ ecma: 2019, compress: { passes: 2 } })],
+    plugins: [terser({ ecma: 2020, compress: { passes: 2 } })],
   },
 };
 

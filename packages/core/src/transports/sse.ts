@@ -1,15 +1,13 @@
 /**
- * The Server-Sent Events transport: one `fetch` request whose body is read as an event stream
- * (HTML Standard, "Server-sent events"), with fields parsed by `eventsource-parser`.
+ * The Server-Sent Events transport: one `fetch` request whose body is read as an event stream,
+ * interpreted by the HTML Standard's rules ("Server-sent events", 9.2.6).
  *
- * Around the parser, this module decodes UTF-8 with a streaming `TextDecoder`, turns CR and CRLF
- * into LF (so a CR at the end of a chunk ends its line at once), drops comment lines, bounds the
- * size of a block, and adds a `data` line before every empty line. That last line makes the parser
- * report every block, even one without data, so an id-only block still moves the last event id;
- * the added line is removed again before a message is handed on.
+ * UTF-8 is decoded with a streaming `TextDecoder` (a BOM is dropped only at the very start; bytes
+ * split across chunks decode whole). CR, LF and CRLF all end a line, and a CR at the end of a
+ * chunk ends its line at once. An id-only block moves the last event id without dispatching. The
+ * size of the block being received is bounded while it arrives.
  * @module
  */
-import { createParser } from 'eventsource-parser';
 import { parseRetryAfter } from './retry-after';
 
 /** One dispatched message, per the HTML Standard's event-stream interpretation rules. */
@@ -131,64 +129,56 @@ export function openSse(request: SseRequest, handlers: SseHandlers): () => void 
   };
 
   const encoder = new TextEncoder();
-  let id = lastEventId;
-  const parser = createParser({
-    onEvent(event) {
-      if (event.id !== undefined) id = event.id;
-      // Every block ends with the added empty `data` line, so real data ends with "\n".
-      const data = event.data;
-      if (data)
-        emit(() =>
-          handlers.onMessage({
-            event: event.event ?? 'message',
-            data: data.slice(0, -1),
-            lastEventId: id,
-          }),
-        );
-    },
-    onRetry: (ms) => emit(() => handlers.onRetry(ms)),
-  });
-  // The parser strips a BOM from its first chunk as if reading Latin-1 text; the decoder already
-  // strips the real one, so spend that first chunk on nothing.
-  parser.feed('');
-
   const decoder = new TextDecoder();
+  // The event-stream interpretation state (HTML Standard, 9.2.6).
+  let id = lastEventId;
+  let idBuffer = id;
+  let type = '';
+  let data = '';
+  let partial = '';
   let skipLf = false;
-  let lineStart = true;
-  let comment = false;
   let size = 0;
+
+  /** Interprets one complete line. */
+  const line = (text: string): void => {
+    if (!text) {
+      id = idBuffer;
+      size = 0;
+      if (data) {
+        const message = { event: type || 'message', data: data.slice(0, -1), lastEventId: id };
+        emit(() => handlers.onMessage(message));
+      }
+      data = type = '';
+      return;
+    }
+    if (text[0] === ':') return;
+    size += encoder.encode(text).length + 1;
+    const colon = text.indexOf(':');
+    const field = colon < 0 ? text : text.slice(0, colon);
+    let value = colon < 0 ? '' : text.slice(colon + 1);
+    if (value[0] === ' ') value = value.slice(1);
+    if (field === 'data') data += `${value}\n`;
+    else if (field === 'event') type = value;
+    else if (field === 'id') {
+      if (!value.includes('\0')) idBuffer = value;
+    } else if (field === 'retry' && /^\d+$/.test(value)) emit(() => handlers.onRetry(+value));
+  };
+
   /** Feeds one chunk; false when the current block grew past the limit. */
   const feed = (bytes: Uint8Array): boolean => {
     let text = decoder.decode(bytes, { stream: true });
-    if (!text) return true;
-    if (skipLf && text[0] === '\n') text = text.slice(1);
-    skipLf = text.endsWith('\r');
-    text = text.replace(/\r\n?/g, '\n');
-    let out = '';
-    for (let at = 0; at < text.length; ) {
-      const lf = text.indexOf('\n', at);
-      const next = lf < 0 ? text.length : lf + 1;
-      if (lineStart) {
-        if (lf === at) {
-          parser.feed(`${out}data\n\n`);
-          out = '';
-          size = 0;
-          at = next;
-          continue;
-        }
-        comment = text[at] === ':';
-      }
-      if (!comment) {
-        const line = text.slice(at, next);
-        size += encoder.encode(line).length;
-        if (size > maxMessageBytes) return false;
-        out += line;
-      }
-      lineStart = lf >= 0;
-      at = next;
+    if (text) {
+      // A CR ended the previous chunk: an LF starting this one belongs to it.
+      if (skipLf && text[0] === '\n') text = text.slice(1);
+      skipLf = text.endsWith('\r');
     }
-    if (out) parser.feed(out);
-    return true;
+    const lines = (partial + text).split(/\r\n?|\n/);
+    partial = lines.pop() ?? '';
+    for (const l of lines) {
+      line(l);
+      if (size > maxMessageBytes) return false;
+    }
+    return size + partial.length <= maxMessageBytes;
   };
 
   const run = async (): Promise<void> => {

@@ -305,6 +305,11 @@ describe('openSse event-stream format', () => {
     }
   }
 
+  it('should end a block when CR, its LF and the empty line arrive in three chunks', async () => {
+    const outcome = await run(() => ({ chunks: ['data: a\r', '\n', '\n'].map(encode) }));
+    expect(outcome.messages).toEqual([message('a')]);
+  });
+
   it('should give the same result however a stream is split into chunks', async () => {
     const line = fc.constantFrom(
       ...['data', 'data:', 'data: x', 'data:€𝄞', 'id: 1', 'id: 2', 'id', 'event: e', 'retry: 10'],
