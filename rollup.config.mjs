@@ -1,11 +1,12 @@
 // One build for every package: ESM + CJS + declarations, plus the core's global
 // script-tag build. Run from the repository root: `pnpm build`.
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import nodeResolve from '@rollup/plugin-node-resolve';
 import terser from '@rollup/plugin-terser';
 import { dts } from 'rollup-plugin-dts';
 import esbuild from 'rollup-plugin-esbuild';
+import playground from './playground/rollup.config.mjs';
 
 const target = 'es2022';
 
@@ -26,6 +27,8 @@ function externalsOf(dir) {
  */
 function packageBuild(name, extra = {}) {
   const dir = `packages/${name}`;
+  // Start from an empty dist: files left by an earlier build would be packed and published.
+  rmSync(`${dir}/dist`, { recursive: true, force: true });
   const external = externalsOf(dir);
   const input = extra.entries ?? { index: `${dir}/src/index.ts` };
   const banner = extra.banner;
@@ -40,7 +43,13 @@ function packageBuild(name, extra = {}) {
         warn(warning);
       },
       output: [
-        { dir: `${dir}/dist`, format: 'es', entryFileNames: '[name].js', banner },
+        {
+          dir: `${dir}/dist`,
+          format: 'es',
+          entryFileNames: '[name].js',
+          chunkFileNames: '[name]-[hash].js',
+          banner,
+        },
         {
           dir: `${dir}/dist`,
           format: 'cjs',
@@ -55,8 +64,18 @@ function packageBuild(name, extra = {}) {
       external,
       plugins: [dts({ tsconfig: `${dir}/tsconfig.json` })],
       output: [
-        { dir: `${dir}/dist`, format: 'es', entryFileNames: '[name].d.ts' },
-        { dir: `${dir}/dist`, format: 'es', entryFileNames: '[name].d.cts' },
+        {
+          dir: `${dir}/dist`,
+          format: 'es',
+          entryFileNames: '[name].d.ts',
+          chunkFileNames: '[name]-[hash].d.ts',
+        },
+        {
+          dir: `${dir}/dist`,
+          format: 'es',
+          entryFileNames: '[name].d.cts',
+          chunkFileNames: '[name]-[hash].d.cts',
+        },
       ],
     },
   ];
@@ -79,8 +98,16 @@ const globalBuild = {
 
 export default [
   ...packageBuild('core', {
-    entries: { index: 'packages/core/src/index.ts', protocol: 'packages/core/src/protocol.ts' },
-    types: { index: 'packages/core/src/index.ts', protocol: 'packages/core/src/protocol.ts' },
+    entries: {
+      index: 'packages/core/src/index.ts',
+      protocol: 'packages/core/src/protocol.ts',
+      store: 'packages/core/src/store.ts',
+    },
+    types: {
+      index: 'packages/core/src/index.ts',
+      protocol: 'packages/core/src/protocol.ts',
+      store: 'packages/core/src/store.ts',
+    },
   }),
   globalBuild,
   ...packageBuild('react', { banner: "'use client';" }),
@@ -88,4 +115,6 @@ export default [
   ...packageBuild('server', {
     entries: { index: 'packages/server/src/index.ts', bin: 'packages/server/src/bin.ts' },
   }),
+  // The playground's page scripts and server module (playground/rollup.config.mjs).
+  ...playground,
 ];

@@ -7,9 +7,9 @@ import type {
   PublishResult,
   SubscribeOptions,
 } from '@tidewire/core';
+import { channelStore, type SubscriptionState } from '@tidewire/core/store';
 import { useCallback, useInsertionEffect, useMemo, useRef, useSyncExternalStore } from 'react';
 import { useTidewireClient } from './context';
-import { channelStore, type SubscriptionState } from './store';
 
 /** Options of {@link useSubscription}: the core's `SubscribeOptions` plus the hook's own. */
 export interface UseSubscriptionOptions<T = unknown, S = SubscriptionState<T>>

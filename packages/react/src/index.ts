@@ -1,4 +1,5 @@
 'use client';
+export type { SubscriptionState } from '@tidewire/core/store';
 /**
  * React bindings for Tidewire.
  * @module
@@ -12,4 +13,3 @@ export {
   usePublish,
   useSubscription,
 } from './hooks';
-export type { SubscriptionState } from './store';

@@ -7,6 +7,7 @@ import type {
   PublishResult,
   SubscribeOptions,
 } from '@tidewire/core';
+import { type ChannelStore, channelStore, type SubscriptionState } from '@tidewire/core/store';
 import {
   getCurrentScope,
   inject,
@@ -20,7 +21,6 @@ import {
   watch,
 } from 'vue';
 import { useTidewireClient } from './context';
-import { type ChannelStore, channelStore, type SubscriptionState } from './store';
 
 /** Options of {@link useSubscription}: the core's `SubscribeOptions` plus the composable's own. */
 export interface UseSubscriptionOptions<T = unknown, S = SubscriptionState<T>>

@@ -3,6 +3,7 @@
  * @module
  */
 
+export type { SubscriptionState } from '@tidewire/core/store';
 export type {
   Publish,
   ReadonlyRef,
@@ -18,4 +19,3 @@ export {
 } from './composables';
 export type { TidewirePluginOptions } from './context';
 export { provideTidewire, TidewirePlugin, useTidewireClient } from './context';
-export type { SubscriptionState } from './store';

@@ -1,16 +1,21 @@
+/**
+ * The framework-free part of a UI binding's `useSubscription`: one handle on a
+ * channel, an immutable state for `useSyncExternalStore` or a shallow ref, and
+ * the last N events. `@tidewire/react` and `@tidewire/vue` are thin layers over it.
+ * @module
+ */
+import type { ChannelMap, Client } from './client';
+import type { Transport } from './routing';
 import type {
   ChannelEvent,
-  ChannelMap,
-  Client,
   SubscribeOptions,
   Subscription,
   SubscriptionSnapshot,
   SubscriptionStatus,
-  Transport,
-} from '@tidewire/core';
+} from './subscription';
 
 /**
- * What `useSubscription` returns (before `select`): the core's snapshot of the
+ * What a binding's `useSubscription` exposes (before `select`): the core's snapshot of the
  * channel, plus `'idle'` (disabled, or rendered on the server) and the kept events.
  * Immutable: a new object only when something in it changed.
  */
@@ -24,7 +29,7 @@ export interface SubscriptionState<T = unknown>
   readonly events: readonly ChannelEvent<T>[];
 }
 
-/** The framework-free part of `useSubscription`: one store per channel, options and mount. @internal */
+/** One channel as a UI binding sees it; see {@link channelStore}. */
 export interface ChannelStore<T> {
   /** The state while nothing is subscribed (and on the server). */
   readonly idle: SubscriptionState<T>;
@@ -36,7 +41,13 @@ export interface ChannelStore<T> {
 
 const NONE: readonly never[] = [];
 
-/** @internal */
+/**
+ * A store over one channel for a UI binding. Nothing is subscribed until
+ * `subscribe` runs (so server rendering opens no connection); `get()` returns
+ * the same object until something changed.
+ * @param keep how many recent events to keep in `events` (0 keeps none)
+ * @param onEvent called for every event, before the store notifies
+ */
 export function channelStore<T>(
   client: Client<ChannelMap>,
   channel: string,
