@@ -90,7 +90,13 @@ export function printRows(title, rows, unit, format) {
 export async function run(options = {}) {
   const o = { ...defaults, ...options };
   const names = o.consumers ?? Object.keys(consumers);
-  const spec = { mode: 'credit', warmupMs: o.warmupMs, durationMs: o.durationMs, window: o.window };
+  const spec = {
+    measure: 'throughput',
+    serverMode: 'credit',
+    warmupMs: o.warmupMs,
+    durationMs: o.durationMs,
+    window: o.window,
+  };
   const results = await interleaved(names, spec, o.rounds, o.log);
   const rows = summarize(results, (r) => r.rate);
   printRows(

@@ -106,7 +106,7 @@ export const consumers = {
     server: 'socketio',
     open: async ({ url, onEvent }) => {
       const { io } = await import('socket.io-client');
-      const socket = io(url, { transports: ['websocket'], reconnection: false });
+      const socket = io(url, { transports: ['websocket'] });
       socket.on('e', onEvent);
       await once(socket, 'connect');
       return {
@@ -153,15 +153,19 @@ export const consumers = {
     duplex: true,
     transport: 'websocket',
     server: 'phoenix',
-    open: async ({ url, onEvent }) => {
+    open: async ({ url, onEvent, channels = 1 }) => {
       const { Socket } = await import('phoenix');
-      const socket = new Socket(url, { transport: WebSocket, reconnectAfterMs: () => 60_000 });
+      const socket = new Socket(url, { transport: WebSocket });
       socket.connect();
-      const channel = socket.channel('bench', {});
-      channel.on('e', onEvent);
-      await new Promise((resolve, reject) =>
-        channel.join().receive('ok', resolve).receive('error', reject),
-      );
+      const joined = Array.from({ length: channels }, (_, i) => {
+        const channel = socket.channel(`bench-${i}`, {});
+        channel.on('e', onEvent);
+        return new Promise((resolve, reject) =>
+          channel.join().receive('ok', resolve).receive('error', reject),
+        );
+      });
+      await Promise.all(joined);
+      const channel = socket.channels[0];
       return {
         close: () => socket.disconnect(),
         echo: () => new Promise((resolve) => channel.push('echo', {}).receive('ok', resolve)),

@@ -10,8 +10,11 @@ export function runTrial(spec) {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [trialPath, JSON.stringify(spec)],
-      { timeout: spec.warmupMs + spec.durationMs + 20_000, maxBuffer: 1 << 20 },
+      ['--expose-gc', trialPath, JSON.stringify(spec)],
+      {
+        timeout: spec.warmupMs + spec.durationMs + (spec.extraMs ?? 15_000) + 5000,
+        maxBuffer: 1 << 20,
+      },
       (error, stdout) => {
         const line = stdout.trim().split('\n').pop();
         try {

@@ -13,22 +13,33 @@
 import http from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
 import { WebSocketServer } from 'ws';
-import { makeEvent } from './event.mjs';
+import { makeEvent, nowUs } from './event.mjs';
 
 const { kind, mode, window = 2048, intervalMs = 1, counter, options = {} } = workerData;
 const delivered = new Int32Array(counter);
+
+// Paced events are broadcast: one timer, one sequence, every open connection gets
+// each event. An event sent while a client is away is lost to it unless the
+// protocol resumes, which is what the recovery benchmark counts.
+const paced = new Set();
+let pacedSeq = 0;
+let pacedTimer;
 
 /**
  * Sends events to one connection according to `mode` until the returned stop()
  * is called. `sendBatch` writes an array of events.
  */
 export function pump(sendBatch) {
+  if (mode === 'paced') {
+    paced.add(sendBatch);
+    pacedTimer ??= setInterval(() => {
+      const event = makeEvent(pacedSeq++);
+      for (const send of paced) send([event]);
+    }, intervalMs);
+    return () => paced.delete(sendBatch);
+  }
   let stopped = false;
   let seq = 0;
-  if (mode === 'paced') {
-    const timer = setInterval(() => sendBatch([makeEvent(seq++)]), intervalMs);
-    return () => clearInterval(timer);
-  }
   if (mode === 'credit') {
     (async () => {
       while (!stopped) {
@@ -68,10 +79,42 @@ async function* pumpIterator() {
   }
 }
 
-function listen(server) {
+/** TCP connections of each server, so that a benchmark can cut them all at once. */
+const sockets = new WeakMap();
+/** Time (µs) of every TCP connection accepted, for reconnect spreads. */
+const accepted = [];
+
+function listen(server, port = 0) {
+  if (!sockets.has(server)) {
+    const open = new Set();
+    sockets.set(server, open);
+    server.on('connection', (socket) => {
+      accepted.push(nowUs());
+      open.add(socket);
+      socket.on('close', () => open.delete(socket));
+    });
+  }
   return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => resolve(server.address().port)),
+    server.listen(port, '127.0.0.1', () => resolve(server.address().port)),
   );
+}
+
+/** Destroys every connection, as a network failure would. Returns how many. */
+function dropAll(server) {
+  const open = sockets.get(server) ?? new Set();
+  const count = open.size;
+  for (const socket of open) socket.destroy();
+  return count;
+}
+
+/** Stops listening and drops every connection, then listens again on the same port. */
+async function restart(server, downMs) {
+  const { port } = server.address();
+  const closed = new Promise((resolve) => server.close(() => resolve()));
+  dropAll(server);
+  await closed;
+  await new Promise((resolve) => setTimeout(resolve, downMs));
+  await listen(server, port);
 }
 
 function closeHttp(server) {
@@ -105,6 +148,7 @@ async function wsRaw() {
   });
   const port = await listen(server);
   return {
+    server,
     url: `ws://127.0.0.1:${port}/`,
     close: async () => {
       for (const ws of wss.clients) ws.terminate();
@@ -116,7 +160,10 @@ async function wsRaw() {
 
 /** Raw Node http streaming an event stream: one `data:` line per event. */
 async function sseRaw() {
+  const streams = new Set();
   const server = http.createServer((_req, res) => {
+    streams.add(res);
+    res.on('close', () => streams.delete(res));
     res.writeHead(200, {
       'content-type': 'text/event-stream',
       'cache-control': 'no-cache',
@@ -129,7 +176,12 @@ async function sseRaw() {
     res.on('close', stop);
   });
   const port = await listen(server);
-  return { url: `http://127.0.0.1:${port}/sse`, close: () => closeHttp(server) };
+  return {
+    server,
+    url: `http://127.0.0.1:${port}/sse`,
+    streams: () => streams.size,
+    close: () => closeHttp(server),
+  };
 }
 
 /** socket.io server, WebSocket transport only; `echo` is acknowledged with its argument. */
@@ -146,6 +198,7 @@ async function socketIo() {
   });
   const port = await listen(server);
   return {
+    server,
     url: `http://127.0.0.1:${port}`,
     close: async () => {
       io.disconnectSockets(true);
@@ -178,6 +231,7 @@ async function graphqlWs() {
   const disposable = useServer({ schema }, wss);
   const port = await listen(server);
   return {
+    server,
     url: `ws://127.0.0.1:${port}/graphql`,
     close: async () => {
       await disposable.dispose();
@@ -223,6 +277,7 @@ async function phoenix() {
   });
   const port = await listen(server);
   return {
+    server,
     url: `ws://127.0.0.1:${port}/socket`,
     close: async () => {
       for (const ws of wss.clients) ws.terminate();
@@ -235,7 +290,7 @@ async function phoenix() {
 /** @tidewire/server: see bench/tidewire.mjs. */
 async function tidewire() {
   const { startTidewireServer } = await import('../tidewire.mjs');
-  return startTidewireServer({ pump, mode, ...options });
+  return startTidewireServer({ pump, listen, ...options });
 }
 
 export const kinds = {
@@ -247,17 +302,30 @@ export const kinds = {
   tidewire,
 };
 
+/** Actions a benchmark may ask of any server, by name. */
+const actions = {
+  dropAll: (started) => dropAll(started.server),
+  restart: (started, downMs) => restart(started.server, downMs),
+  publishedCount: () => pacedSeq,
+  openCount: (started) => sockets.get(started.server)?.size ?? 0,
+  // Event streams being served right now (SSE servers only).
+  streams: (started) => started.streams?.() ?? null,
+  // Accept times since `sinceUs`, in ms after it.
+  acceptedSince: (_started, sinceUs) =>
+    accepted.filter((t) => t >= sinceUs).map((t) => (t - sinceUs) / 1000),
+};
+
 if (parentPort && workerData?.kind) {
   const started = await kinds[kind]();
   parentPort.postMessage({ url: started.url });
   parentPort.on('message', async (message) => {
     if (message?.type === 'close') {
+      clearInterval(pacedTimer);
       await started.close();
       parentPort.postMessage({ closed: true });
       parentPort.close();
     } else if (message?.type === 'call') {
-      // Server-side actions a benchmark asks for (Tidewire: drop every connection).
-      const result = await started[message.name]?.(...(message.args ?? []));
+      const result = await actions[message.name]?.(started, ...(message.args ?? []));
       parentPort.postMessage({ called: message.name, result });
     }
   });

@@ -1,0 +1,87 @@
+// What a trial can measure. Each measure is an async function of
+// { spec, server, open, counter } returning the trial's figures; `open(onEvent)`
+// connects the trial's consumer, `server.call(name, ...args)` asks the server
+// worker for an action (see `actions` in servers.mjs).
+import { measures as footprint } from '../footprint.mjs';
+import { measures as recovery } from '../recovery.mjs';
+import { nowUs } from './event.mjs';
+import { percentile } from './report.mjs';
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Share of wall time each event loop was busy, to tell which side limited a run. */
+function utilization(worker) {
+  const client = performance.eventLoopUtilization();
+  const server = worker.performance.eventLoopUtilization();
+  return () => ({
+    clientBusy: performance.eventLoopUtilization(client).utilization,
+    serverBusy: worker.performance.eventLoopUtilization(server).utilization,
+  });
+}
+
+/** Latency samples (µs) → ms percentiles. */
+export function summarizeUs(samplesUs) {
+  const ms = samplesUs.map((us) => us / 1000);
+  return {
+    samples: ms.length,
+    p50: percentile(ms, 50),
+    p99: percentile(ms, 99),
+    max: percentile(ms, 100),
+  };
+}
+
+/** Events/s delivered while the server stays `window` events ahead of the listener. */
+async function throughput({ spec, server, open, counter }) {
+  const delivered = new Int32Array(counter);
+  let count = 0;
+  await open(() => {
+    // Report progress every 256 events; the server's credit window follows it.
+    if ((++count & 255) === 0) {
+      Atomics.store(delivered, 0, count);
+      Atomics.notify(delivered, 0);
+    }
+  });
+  await sleep(spec.warmupMs);
+  const busy = utilization(server.worker);
+  const before = count;
+  const start = performance.now();
+  await sleep(spec.durationMs);
+  const seconds = (performance.now() - start) / 1000;
+  const events = count - before;
+  return { events, seconds, rate: events / seconds, ...busy() };
+}
+
+/** Publish → listener latency of events the server sends one per `intervalMs`. */
+async function latency({ spec, server, open }) {
+  const samples = [];
+  let measuring = false;
+  await open((event) => {
+    if (measuring) samples.push(nowUs() - event.t);
+  });
+  await sleep(spec.warmupMs);
+  const busy = utilization(server.worker);
+  measuring = true;
+  await sleep(spec.durationMs);
+  measuring = false;
+  return { ...summarizeUs(samples), ...busy() };
+}
+
+/** Round trips (send → the server's answer), one after another. */
+async function roundTrip({ spec, server, open }) {
+  const connection = await open(() => {});
+  const end = () => performance.now() + spec.durationMs;
+  for (let until = performance.now() + spec.warmupMs; performance.now() < until; ) {
+    await connection.echo();
+  }
+  const busy = utilization(server.worker);
+  const samples = [];
+  for (const until = end(); performance.now() < until; ) {
+    const start = nowUs();
+    await connection.echo();
+    samples.push(nowUs() - start);
+  }
+  return { ...summarizeUs(samples), ...busy() };
+}
+roundTrip.duplex = true;
+
+export const measures = { throughput, latency, roundTrip, ...recovery, ...footprint };

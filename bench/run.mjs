@@ -1,0 +1,77 @@
+// The single entry of the benchmark suite. From the repository root:
+//   pnpm bench                        build, then run every benchmark
+//   node bench/run.mjs size latency   run only these (after `pnpm build`)
+//   node bench/run.mjs --quick        short smoke run of everything
+//   options: --rounds N  --duration MS  --consumers "name,name"  --verbose
+// Prints tables and merges each benchmark's figures into bench/results.json.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { machine } from './lib/machine.mjs';
+
+const benchmarks = {
+  size: () => import('./size.mjs'),
+  throughput: () => import('./throughput.mjs'),
+  latency: () => import('./latency.mjs'),
+  recovery: () => import('./recovery.mjs'),
+  footprint: () => import('./footprint.mjs'),
+  browser: () => import('./browser.mjs'),
+};
+
+/** Short runs for a smoke check: each figure still comes from interleaved rounds. */
+const quick = {
+  throughput: { rounds: 2, warmupMs: 300, durationMs: 700 },
+  latency: { rounds: 2, warmupMs: 300, durationMs: 700 },
+  recovery: {
+    rounds: 1,
+    drop: { warmupMs: 300, durationMs: 4000 },
+    restart: { clients: 1000, downMs: 500, warmupMs: 300, durationMs: 6000 },
+  },
+  footprint: { rounds: 1 },
+  browser: { rounds: 1, durationMs: 700 },
+};
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    duration: { type: 'string' },
+    consumers: { type: 'string' },
+    verbose: { type: 'boolean', default: false },
+  },
+});
+
+const unknown = positionals.filter((p) => !(p in benchmarks));
+if (unknown.length) {
+  console.error(
+    `unknown benchmark ${unknown.join(', ')}; choose from ${Object.keys(benchmarks).join(', ')}`,
+  );
+  process.exit(2);
+}
+const selected = positionals.length ? positionals : Object.keys(benchmarks);
+
+function optionsFor(name) {
+  const o = { ...(values.quick ? quick[name] : {}) };
+  if (values.rounds) o.rounds = Number(values.rounds);
+  if (values.duration) o.durationMs = Number(values.duration);
+  if (values.consumers) o.consumers = values.consumers.split(',').map((s) => s.trim());
+  if (values.verbose) o.log = console.log;
+  return o;
+}
+
+const resultsPath = new URL('./results.json', import.meta.url);
+const results = existsSync(resultsPath) ? JSON.parse(readFileSync(resultsPath, 'utf8')) : {};
+const conditions = machine();
+console.log(
+  `${conditions.cpu}, ${conditions.cores} cores, Node ${conditions.node}, load ${conditions.loadAverage.join(' ')}`,
+);
+
+for (const name of selected) {
+  const started = performance.now();
+  const module = await benchmarks[name]();
+  const result = await module.run(optionsFor(name));
+  const seconds = (performance.now() - started) / 1000;
+  console.log(`(${name}: ${seconds.toFixed(0)} s)`);
+  results[name] = { machine: { ...conditions, quick: values.quick }, seconds, ...result };
+  writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
+}
