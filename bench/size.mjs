@@ -27,15 +27,20 @@ const core = ['@tidewire/core'];
  */
 export const ours = [
   { name: '@tidewire/core (whole)', code: "export * from '@tidewire/core';" },
+  // openStream(url, options): one SSE stream, without the client.
   {
-    name: '@tidewire/core, SSE only',
+    name: '@tidewire/core, SSE only (openStream)',
     code: "export { openStream } from '@tidewire/core';",
-    note: 'openStream(url, options): one SSE stream',
+  },
+  // The transport is a runtime option of createClient: these two show how much
+  // of the other transport a bundler can drop.
+  {
+    name: '@tidewire/core, createClient SSE only',
+    code: "import { createClient } from '@tidewire/core';\nexport const c = (o) => createClient({ ...o, transport: 'sse' });",
   },
   {
-    name: '@tidewire/core, WebSocket only',
+    name: '@tidewire/core, createClient WebSocket only',
     code: "import { createClient } from '@tidewire/core';\nexport const c = (o) => createClient({ ...o, transport: 'websocket' });",
-    note: 'createClient with the WebSocket transport forced',
   },
   { name: '@tidewire/core global build', file: 'packages/core/dist/tidewire.min.js' },
   {

@@ -15,12 +15,21 @@ export function runTrial(spec) {
         timeout: spec.warmupMs + spec.durationMs + (spec.extraMs ?? 15_000) + 5000,
         maxBuffer: 1 << 20,
       },
-      (error, stdout) => {
+      (error, stdout, stderr) => {
         const line = stdout.trim().split('\n').pop();
         try {
           resolve(JSON.parse(line));
         } catch {
-          resolve({ ok: false, error: String(error?.message ?? 'no result').split('\n')[0] });
+          // No result line: the trial crashed. Its last stderr line says why.
+          const why = stderr
+            .trim()
+            .split('\n')
+            .filter((l) => /error/i.test(l))
+            .pop();
+          resolve({
+            ok: false,
+            error: why ?? String(error?.message ?? 'no result').split('\n')[0],
+          });
         }
       },
     );

@@ -1,8 +1,11 @@
 // Small helpers shared by every benchmark: statistics, formatting, tables.
 
-/** The median of a list of numbers (NaN for an empty list). */
+/** The median of a list of numbers: the middle one, or the mean of the middle two (NaN when empty). */
 export function median(values) {
-  return percentile(values, 50);
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** The p-th percentile (0–100) by nearest rank on a sorted copy. */

@@ -59,7 +59,12 @@ async function main() {
     return { ok: false, error: `unknown ${spec.consumer}/${spec.measure}` };
   if (measure.duplex && !consumer.duplex) return { ok: false, error: 'not duplex' };
   const counter = new SharedArrayBuffer(4);
-  const server = await startServer(consumer, counter);
+  let server;
+  try {
+    server = await startServer(consumer, counter);
+  } catch (error) {
+    return { ok: false, error: `server did not start: ${error?.message ?? error}` };
+  }
   const opened = [];
   const open = async (onEvent, options) => {
     const connection = await consumer.open({ url: server.url, onEvent, ...options });

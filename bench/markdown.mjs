@@ -1,0 +1,197 @@
+// Writes the figures in bench/results.json into BENCHMARKS.md, between the
+// `<!-- results:start -->` and `<!-- results:end -->` markers, so the published
+// tables are always the measured ones. Run: node bench/markdown.mjs
+import { readFileSync, writeFileSync } from 'node:fs';
+import { int, kb, markdownTable, ms, ratio } from './lib/report.mjs';
+
+const results = JSON.parse(readFileSync(new URL('./results.json', import.meta.url), 'utf8'));
+const docPath = new URL('../BENCHMARKS.md', import.meta.url);
+
+const status = (r) =>
+  r.status === 'measured' ? null : r.status.startsWith('failed') ? 'failed' : r.status;
+
+function runLine(section) {
+  const m = section.machine;
+  const o = section.options ?? {};
+  const shape = [
+    o.rounds && `${o.rounds} interleaved rounds`,
+    o.durationMs && `${o.durationMs} ms measured after ${o.warmupMs} ms warm-up`,
+  ].filter(Boolean);
+  return `_Measured ${m.date.slice(0, 16).replace('T', ' ')} UTC at commit ${m.commit}${m.quick ? ' (short run: `--quick`)' : ''}${shape.length ? `; ${shape.join(', ')}` : ''}; load average at start ${m.loadAverage.join(' ')}._`;
+}
+
+const sections = {
+  size: (s) =>
+    markdownTable(
+      ['bundle', 'min', 'min+gzip', 'brotli'],
+      s.results.map((r) =>
+        r.error
+          ? [r.name, `not measured: ${r.error}`, '', '']
+          : [r.name, kb(r.min), kb(r.gzip), kb(r.brotli)],
+      ),
+    ),
+  throughput: (s) =>
+    markdownTable(
+      [
+        'client',
+        'transport',
+        'events/s (median)',
+        'min–max',
+        'vs same-transport baseline',
+        'client / server loop busy',
+      ],
+      s.rows.map((r) =>
+        status(r)
+          ? [r.name, r.transport, status(r), '', '', '']
+          : [
+              r.name,
+              r.transport,
+              int(r.median),
+              `${int(r.min)}–${int(r.max)}`,
+              ratio(r.ratio),
+              `${r.clientBusy.toFixed(2)} / ${r.serverBusy.toFixed(2)}`,
+            ],
+      ),
+    ),
+  latency: (s) =>
+    [
+      '**Publish → listener**',
+      '',
+      markdownTable(
+        ['client', 'transport', 'p50', 'p99', 'p99 vs baseline'],
+        s.oneWay.map((r) =>
+          status(r)
+            ? [r.name, r.transport, status(r), '', '']
+            : [r.name, r.transport, ms(r.p50, 3), ms(r.p99, 3), ratio(r.p99Ratio)],
+        ),
+      ),
+      '',
+      '**Round trip (duplex clients)**',
+      '',
+      markdownTable(
+        ['client', 'p50', 'p99', 'p99 vs raw ws'],
+        s.roundTrip.map((r) =>
+          status(r)
+            ? [r.name, status(r), '', '']
+            : [r.name, ms(r.p50, 3), ms(r.p99, 3), ratio(r.p99Ratio)],
+        ),
+      ),
+    ].join('\n'),
+  recovery: (s) =>
+    [
+      '**Every connection dropped, one event published per ms**',
+      '',
+      markdownTable(
+        [
+          'client',
+          'events flow again after',
+          'events lost',
+          'duplicates',
+          'rounds without recovery',
+        ],
+        s.drop.map((r) =>
+          status(r)
+            ? [r.name, status(r), '', '', '']
+            : [r.name, ms(r.recoveredMs, 0), r.lost, r.duplicates, r.neverRecovered],
+        ),
+      ),
+      '',
+      `**Restart with ${s.options.restart.clients} connected clients (server away ${s.options.restart.downMs} ms): when each reconnected, after the drop**`,
+      '',
+      markdownTable(
+        ['client', 'reconnected', 'first', 'median', 'last', 'most in one 100 ms'],
+        s.restart.map((r) =>
+          status(r)
+            ? [r.name, status(r), '', '', '', '']
+            : [
+                r.name,
+                r.reconnected,
+                ms(r.firstMs, 0),
+                ms(r.medianMs, 0),
+                ms(r.lastMs, 0),
+                r.busiest100ms,
+              ],
+        ),
+      ),
+    ].join('\n'),
+  footprint: (s) =>
+    [
+      `**Heap per idle subscription, ${s.options.channels} channels on one connection**`,
+      '',
+      markdownTable(
+        ['client', 'bytes per subscription'],
+        s.heap.map((r) => [r.name, status(r) ?? int(r.bytesPerSubscription)]),
+      ),
+      '',
+      `**${s.options.sseChannels} SSE channels in Node, seen by the server**`,
+      '',
+      markdownTable(
+        ['client', 'event streams', 'TCP connections open'],
+        s.connections.map((r) =>
+          r.ok ? [r.name, r.streams, r.open] : [r.name, r.pending ? 'pending' : 'failed', ''],
+        ),
+      ),
+    ].join('\n'),
+  browser: (s) =>
+    [
+      '**Throughput in Chromium**',
+      '',
+      markdownTable(
+        ['client', 'transport', 'events/s (median)', 'vs same-transport baseline'],
+        s.rows.map((r) =>
+          status(r)
+            ? [r.name, r.transport, status(r), '']
+            : [r.name, r.transport, int(r.median), ratio(r.ratio)],
+        ),
+      ),
+      '',
+      `**${s.options.sseChannels} SSE channels in Chromium, seen by the server**`,
+      '',
+      markdownTable(
+        ['client', 'event streams served', 'TCP connections open'],
+        s.connections.map((r) => (r.ok ? [r.name, r.streams, r.open] : [r.name, 'failed', ''])),
+      ),
+    ].join('\n'),
+};
+
+const titles = {
+  size: 'Size',
+  throughput: 'Throughput (Node)',
+  latency: 'Latency (Node)',
+  recovery: 'Recovery (Node)',
+  footprint: 'Footprint',
+  browser: 'In a real browser (Chromium)',
+};
+
+/** A target's figure in its own unit: bytes, events, or a ratio. */
+function targetValue(t) {
+  if (t.name.includes('KB')) return kb(t.value);
+  if (t.name.includes('lost')) return `${t.value} lost`;
+  return ratio(t.value);
+}
+
+const targets = Object.values(results).flatMap((s) => s.targets ?? []);
+const body = [
+  '### Targets',
+  '',
+  markdownTable(
+    ['target', 'status'],
+    targets.map((t) => [
+      t.name,
+      `${t.status}${Number.isFinite(t.value) && t.status !== 'pending' ? `: ${targetValue(t)}` : ''}${t.detail ? ` (${t.detail})` : ''}`,
+    ]),
+  ),
+  ...Object.keys(titles)
+    .filter((k) => results[k])
+    .flatMap((k) => ['', `### ${titles[k]}`, '', runLine(results[k]), '', sections[k](results[k])]),
+].join('\n');
+
+const doc = readFileSync(docPath, 'utf8');
+const start = '<!-- results:start -->';
+const end = '<!-- results:end -->';
+const before = doc.slice(0, doc.indexOf(start) + start.length);
+const after = doc.slice(doc.indexOf(end));
+writeFileSync(docPath, `${before}\n${body}\n${after}`);
+console.log(
+  `wrote ${targets.length} targets and ${Object.keys(results).length} sections into BENCHMARKS.md`,
+);
