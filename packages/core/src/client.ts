@@ -152,7 +152,7 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
       if (!c || c.route !== t) return;
       if (f.type === 'event') {
         if (c.deliver(f) && storage) persist(c);
-      } else if (f.type === 'subscribed') c.subscribed();
+      } else if (f.type === 'subscribed') c.subscribed(f.position);
       else if (f.type === 'gap') c.gap(f.reason);
       else if (f.type === 'error') c.error(errorFor(f.code, { channel: f.channel }, f.message));
     } else if (f.type === 'error') report(errorFor(f.code, {}, f.message));

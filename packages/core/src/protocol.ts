@@ -64,6 +64,8 @@ export interface WelcomeFrame {
 export interface SubscribedFrame {
   type: 'subscribed';
   channel: string;
+  /** The server's position when the subscription went live: resuming from it misses nothing. */
+  position?: string;
 }
 
 /** Server → client: one event of a channel. */

@@ -35,7 +35,7 @@ export interface SubscriptionSnapshot<T = unknown> {
   readonly channel: string;
   readonly status: SubscriptionStatus;
   readonly transport: Transport;
-  /** The id of the newest event delivered (or the `since` it started from). */
+  /** The id of the newest event delivered, else the `since` it started from, else the server's position when it went live. */
   readonly lastEventId: string | undefined;
   readonly lastEvent: ChannelEvent<T> | undefined;
   /** Why it is failed or reconnecting, when known. */
@@ -105,7 +105,8 @@ export interface Channel {
   /** Whether it has joined a route yet. */
   placed: boolean;
   deliver(frame: EventFrame): boolean;
-  subscribed(): void;
+  /** Confirmed by the server, which may say from which position it is live. */
+  subscribed(position: string | undefined): void;
   gap(reason: GapReason): void;
   /** Tells listeners; `own`: it concerns this channel alone (a fatal one then fails it). */
   error(error: TidewireError, own?: boolean): void;
@@ -162,8 +163,11 @@ export function createChannel(
       ch.touch();
       return true;
     },
-    subscribed() {
+    subscribed(position) {
       if (ch.live) return;
+      // A channel that has no position yet takes the server's: an outage before its first
+      // event then resumes from here instead of losing what was published meanwhile.
+      ch.lastId ??= position;
       confirmed++;
       ch.live = true;
       ch.touch();

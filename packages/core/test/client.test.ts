@@ -105,6 +105,31 @@ describe('createClient over SSE', () => {
     expect(net.last().url).toContain('channel=prices@e-3');
   });
 
+  it('should resume a channel that saw no event from the position the server confirmed', async () => {
+    const { client } = make();
+    const sub = client.subscribe('prices');
+    await tick();
+    net.last().push(welcome);
+    net.last().push({ type: 'subscribed', channel: 'prices', position: 'e-7' });
+    await tick();
+    expect(sub.getSnapshot().lastEventId).toBe('e-7');
+    net.last().end();
+    await tick();
+    await vi.advanceTimersByTimeAsync(100);
+    await tick();
+    expect(net.last().url).toContain('channel=prices@e-7');
+  });
+
+  it('should keep its own position over the one the server confirms', async () => {
+    const { client } = make();
+    const sub = client.subscribe('prices', { since: 'e-2' });
+    await tick();
+    net.last().push(welcome);
+    net.last().push({ type: 'subscribed', channel: 'prices', position: 'e-7' });
+    await tick();
+    expect(sub.getSnapshot().lastEventId).toBe('e-2');
+  });
+
   it('should raise gap and keep going', async () => {
     const { client } = make();
     const sub = client.subscribe('prices', { since: 'old-1' });
