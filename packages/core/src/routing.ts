@@ -70,14 +70,21 @@ export function createRouter(
     pick(choice, duplex) {
       if (choice !== 'auto') return choice;
       const want: Transport = duplex ? 'websocket' : 'sse';
-      return isBlocked(want) && !isBlocked(other(want)) ? other(want) : want;
+      const o = other(want);
+      // When both are blocked, the one blocked last (it failed last) is avoided.
+      return isBlocked(want) && !(isBlocked(o) && blocked[o]! >= blocked[want]!) ? o : want;
     },
     report(t, ok, hard) {
       const was = isBlocked(t);
       fails[t] = ok ? 0 : fails[t] + 1;
-      if (ok) delete blocked[t];
-      else if (!was && (hard || fails[t] >= after)) blocked[t] = env.now() + ttl;
-      if (was === isBlocked(t)) return false;
+      if (ok) {
+        delete blocked[t];
+        if (!was) return false;
+      } else if (hard || fails[t] >= after) {
+        // Blocked (again) from now; `after` more failures block it again later.
+        blocked[t] = env.now() + ttl;
+        fails[t] = 0;
+      } else return false;
       save();
       return true;
     },
