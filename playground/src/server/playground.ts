@@ -1,0 +1,302 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import {
+  AuthError,
+  createMemoryStore,
+  createTidewireServer,
+  type HistoryStore,
+  isPublishError,
+  type TidewireServer,
+} from '@tidewire/server';
+import { createDemo, type DemoIntervals, type Publish } from './demo.js';
+import { findPlaygroundDir, readJson, sendJson, serveStatic } from './http.js';
+
+/** Options of {@link startPlayground}. */
+export interface PlaygroundOptions {
+  /** Port to listen on; 0 picks a free one. @default 5173 */
+  port?: number;
+  /** Interface to listen on. @default '127.0.0.1' */
+  host?: string;
+  /** The Tidewire heartbeat: short, so that a stalled stream is noticed within seconds. @default 2000 */
+  heartbeatMs?: number;
+  /** Lifetime of the tokens `/token` issues. @default 600000 */
+  tokenTtlMs?: number;
+  /** Timer periods of the demo publishers. */
+  intervals?: DemoIntervals;
+}
+
+/** A running playground. */
+export interface Playground {
+  /** `http://127.0.0.1:<port>/` */
+  readonly url: string;
+  readonly port: number;
+  /** Events accepted on `channel` since the playground started, whatever their source. */
+  published(channel: string): number;
+  /** Stops (and restarts) the demo publishers, so that counts can settle. */
+  pause(): void;
+  resume(): void;
+  /** Stops the publishers, the Tidewire server and the HTTP server. */
+  close(): Promise<void>;
+}
+
+/** What every chaos control answers. */
+interface ChaosResult {
+  action: string;
+  /** Connections affected, when that is meaningful. */
+  affected?: number;
+}
+
+/** How many of each channel's newest ids are kept for `/api/start`. */
+const RECENT = 64;
+
+interface Token {
+  user: string;
+  expiresAt: number;
+}
+
+/**
+ * Starts the playground: the pages, the built packages, `/token`, the demo API,
+ * the chaos controls and a Tidewire server at `/tidewire`, all on one port.
+ * @example
+ * const pg = await startPlayground({ port: 0 });
+ * console.log(pg.url);
+ * await pg.close();
+ */
+export async function startPlayground(options: PlaygroundOptions = {}): Promise<Playground> {
+  const {
+    port = 5173,
+    host = '127.0.0.1',
+    heartbeatMs = 2000,
+    tokenTtlMs = 600_000,
+    intervals,
+  } = options;
+  const dir = findPlaygroundDir(import.meta.url);
+
+  /** Per channel: events accepted, and the ids of the newest ones (for `/api/start`). */
+  const published = new Map<string, { count: number; lastId: string; recent: string[] }>();
+  const tokens = new Map<string, Token>();
+  let tokensIssued = 0;
+  let restarts = 0;
+  let webSocketEnabled = true;
+  let store: HistoryStore = createMemoryStore();
+
+  const makeServer = (): TidewireServer => {
+    const tw = createTidewireServer<string>({
+      store,
+      heartbeatMs,
+      authenticate(token) {
+        const entry = token === undefined ? undefined : tokens.get(token);
+        if (entry === undefined) return null;
+        if (entry.expiresAt <= Date.now()) throw new AuthError('token_expired');
+        return { principal: entry.user, expiresAt: entry.expiresAt };
+      },
+      // Pages may read every channel; only the chat takes events from browsers.
+      authorize: (_user, channel, action) => action === 'subscribe' || channel === 'chat',
+      onPublish({ channel, id }) {
+        const entry = published.get(channel);
+        if (entry === undefined) published.set(channel, { count: 1, lastId: id, recent: [id] });
+        else {
+          entry.count += 1;
+          entry.lastId = id;
+          entry.recent.push(id);
+          if (entry.recent.length > RECENT) entry.recent.shift();
+        }
+      },
+    });
+    tw.setWebSocketEnabled(webSocketEnabled);
+    return tw;
+  };
+  let tw = makeServer();
+
+  const publish: Publish = (channel, data, type) => {
+    try {
+      return tw.publish(channel, data, type === undefined ? {} : { type }).id;
+    } catch (error) {
+      if (isPublishError(error) && error.code === 'shutting_down') return undefined;
+      throw error;
+    }
+  };
+  const demo = createDemo(publish, intervals);
+  demo.seed();
+  demo.resume();
+
+  /** A new Tidewire server on the same port; the old one's clients reconnect to it. */
+  const restart = async (keepHistory: boolean): Promise<void> => {
+    const old = tw;
+    if (!keepHistory) {
+      store = createMemoryStore();
+      // Positions of the old history would only get new pages a gap.
+      for (const entry of published.values()) entry.recent = [];
+    }
+    tw = makeServer();
+    restarts += 1;
+    await old.close();
+  };
+
+  const issueToken = (): string => {
+    const now = Date.now();
+    for (const [key, entry] of tokens) if (entry.expiresAt < now - 60_000) tokens.delete(key);
+    const token = randomBytes(18).toString('base64url');
+    tokens.set(token, { user: `guest-${token.slice(0, 4)}`, expiresAt: now + tokenTtlMs });
+    tokensIssued += 1;
+    return token;
+  };
+
+  const chaos: Record<string, () => ChaosResult | Promise<ChaosResult>> = {
+    drop: () => ({ action: 'Dropped every connection', affected: tw.disconnectAll() }),
+    // Refusing upgrades affects new sockets only, so the open ones are dropped too, as
+    // a proxy that starts blocking WebSocket would.
+    'block-websocket': () => {
+      webSocketEnabled = false;
+      tw.setWebSocketEnabled(false);
+      return {
+        action: 'WebSocket blocked (503), connections dropped',
+        affected: tw.disconnectAll(),
+      };
+    },
+    'allow-websocket': () => {
+      webSocketEnabled = true;
+      tw.setWebSocketEnabled(true);
+      return { action: 'WebSocket upgrades allowed' };
+    },
+    'expire-tokens': () => {
+      const now = Date.now();
+      for (const entry of tokens.values()) entry.expiresAt = Math.min(entry.expiresAt, now);
+      return { action: 'Expired every token', affected: tw.expireCredentials() };
+    },
+    stall: () => ({ action: 'Stalled every stream', affected: tw.stallConnections() }),
+    'restart-kept': async () => {
+      await restart(true);
+      return { action: 'Restarted the server, history kept' };
+    },
+    'restart-lost': async () => {
+      await restart(false);
+      return { action: 'Restarted the server, history lost' };
+    },
+    pause: () => {
+      demo.pause();
+      return { action: 'Publishers paused' };
+    },
+    resume: () => {
+      demo.resume();
+      return { action: 'Publishers resumed' };
+    },
+  };
+
+  const stats = (url: URL) => {
+    const channels: Record<string, { published: number; lastId: string | undefined }> = {};
+    for (const name of url.searchParams.getAll('channel')) {
+      const entry = published.get(name);
+      channels[name] = { published: entry?.count ?? 0, lastId: entry?.lastId };
+    }
+    return {
+      epoch: store.epoch,
+      restarts,
+      webSocketEnabled,
+      paused: demo.paused,
+      tokensIssued,
+      heartbeatMs,
+      connections: tw.stats().connections,
+      channels,
+    };
+  };
+
+  /**
+   * `?metrics=39&chat=20`: for each channel, the position a page should subscribe from
+   * to get (up to) that many recent events first, and how many events the server had
+   * published up to that position (the page counts from there).
+   */
+  const starts = (url: URL) => {
+    const out: Record<string, { since: string | undefined; baseline: number }> = {};
+    for (const [channel, value] of url.searchParams) {
+      const entry = published.get(channel);
+      if (entry === undefined || entry.recent.length === 0) {
+        out[channel] = { since: undefined, baseline: entry?.count ?? 0 };
+        continue;
+      }
+      const back = Math.min(Math.max(0, Number(value) || 0), entry.recent.length - 1);
+      out[channel] = {
+        since: entry.recent[entry.recent.length - 1 - back],
+        baseline: entry.count - back,
+      };
+    }
+    return out;
+  };
+
+  const api = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
+    const { pathname } = url;
+    const post = req.method === 'POST';
+    if (pathname === '/token' && post) {
+      res.writeHead(200, { 'Content-Type': 'text/plain', 'Cache-Control': 'no-store' });
+      res.end(issueToken());
+    } else if (pathname === '/api/stats' && req.method === 'GET') {
+      sendJson(res, 200, stats(url));
+    } else if (pathname === '/api/start' && req.method === 'GET') {
+      sendJson(res, 200, starts(url));
+    } else if (pathname === '/api/jobs' && post) {
+      sendJson(res, 200, demo.startJob());
+    } else if (pathname === '/api/completions' && post) {
+      const body = await readJson(req);
+      const prompt = typeof body?.prompt === 'string' ? body.prompt : '';
+      sendJson(res, 200, demo.startCompletion(prompt));
+    } else if (pathname.startsWith('/api/chaos/') && post) {
+      const action = chaos[pathname.slice('/api/chaos/'.length)];
+      if (action === undefined) sendJson(res, 404, { error: 'no such chaos control' });
+      else sendJson(res, 200, await action());
+    } else {
+      return false;
+    }
+    return true;
+  };
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/tidewire' || url.pathname.startsWith('/tidewire/')) {
+      tw.handleRequest(req, res);
+      return;
+    }
+    api(req, res, url)
+      .then((handled) => {
+        if (!handled) serveStatic(dir, req, res, url);
+      })
+      .catch((error: unknown) => {
+        if (!res.headersSent) sendJson(res, 500, { error: String(error) });
+        else res.destroy();
+      });
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (!tw.handleUpgrade(req, socket, head)) socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const actualPort = (server.address() as AddressInfo).port;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  if (!existsSync(`${dir}/dist/react.js`)) {
+    console.warn('[playground] the page bundles are missing: run `pnpm build` first');
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${shownHost}:${actualPort}/`,
+    port: actualPort,
+    published: (channel) => published.get(channel)?.count ?? 0,
+    pause: () => demo.pause(),
+    resume: () => demo.resume(),
+    close() {
+      closing ??= (async () => {
+        demo.stop();
+        await tw.close();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+      })();
+      return closing;
+    },
+  };
+}
