@@ -36,8 +36,15 @@ export interface TcpProxy {
   setThrottle(bytesPerSecond: number): void;
   /** Changes what happens to WebSocket upgrades from now on. */
   setUpgrades(policy: UpgradePolicy): void;
-  /** Kills one random open connection every `min`–`max` ms until the returned function is called. */
-  chaos(min: number, max: number, random?: () => number): () => void;
+  /**
+   * Every `min`–`max` ms, kills one random open connection (or, with `action` `'stall'`,
+   * stops forwarding on one that is not stalled yet) until the returned function is called.
+   */
+  chaos(min: number, max: number, random?: () => number, action?: 'kill' | 'stall'): () => void;
+  /** Connections stalled so far by {@link TcpProxy.stallAll} or stalling chaos. */
+  readonly stalls: number;
+  /** Forwards new connections to another port on 127.0.0.1 (a restarted server); open ones stay. */
+  setTarget(port: number): void;
   /** Stops listening and destroys every connection. */
   close(): Promise<void>;
 }
@@ -59,6 +66,8 @@ export async function createTcpProxy(options: TcpProxyOptions): Promise<TcpProxy
   let delay = 0;
   let throttle = 0;
   let kills = 0;
+  let stalls = 0;
+  let target = options.targetPort;
   const timers = new Set<NodeJS.Timeout>();
 
   const later = (ms: number, fn: () => void) => {
@@ -93,7 +102,7 @@ export async function createTcpProxy(options: TcpProxyOptions): Promise<TcpProxy
 
   const server: Server = createServer((client) => {
     client.setNoDelay(true);
-    const upstream = connect({ host: '127.0.0.1', port: options.targetPort });
+    const upstream = connect({ host: '127.0.0.1', port: target });
     upstream.setNoDelay(true);
     const link: Link = { client, upstream, stalled: false, nextFree: [0, 0] };
     links.add(link);
@@ -144,9 +153,18 @@ export async function createTcpProxy(options: TcpProxyOptions): Promise<TcpProxy
     get kills() {
       return kills;
     },
+    get stalls() {
+      return stalls;
+    },
+    setTarget(port) {
+      target = port;
+    },
     killAll,
     stallAll() {
-      for (const link of links) link.stalled = true;
+      for (const link of links) {
+        stalls += +!link.stalled;
+        link.stalled = true;
+      }
     },
     setDelay(ms) {
       delay = ms;
@@ -157,16 +175,19 @@ export async function createTcpProxy(options: TcpProxyOptions): Promise<TcpProxy
     setUpgrades(policy) {
       upgrades = policy;
     },
-    chaos(min, max, random = Math.random) {
+    chaos(min, max, random = Math.random, action = 'kill') {
       let stopped = false;
       let timer: NodeJS.Timeout | undefined;
       const tick = () => {
         timer = setTimeout(
           () => {
             if (stopped) return;
-            const all = [...links];
+            const all = [...links].filter((l) => action === 'kill' || !l.stalled);
             const victim = all[Math.floor(random() * all.length)];
-            if (victim) {
+            if (victim && action === 'stall') {
+              victim.stalled = true;
+              stalls++;
+            } else if (victim) {
               destroy(victim);
               kills++;
             }
