@@ -7,6 +7,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { machine } from './lib/machine.mjs';
+import { snapshotBuild } from './lib/snapshot.mjs';
 
 const benchmarks = {
   size: () => import('./size.mjs'),
@@ -19,18 +20,20 @@ const benchmarks = {
 
 /** Short runs for a smoke check: each figure still comes from interleaved rounds. */
 const quick = {
-  throughput: { rounds: 2, warmupMs: 300, durationMs: 700 },
-  latency: { rounds: 2, warmupMs: 300, durationMs: 700 },
+  throughput: { rounds: 5, warmupMs: 300, durationMs: 500 },
+  latency: { rounds: 5, warmupMs: 300, durationMs: 500 },
   recovery: {
-    rounds: 1,
+    rounds: 2,
     drop: { warmupMs: 300, durationMs: 4000 },
     restart: { clients: 1000, downMs: 500, warmupMs: 300, durationMs: 6000 },
   },
   footprint: { rounds: 1 },
-  browser: { rounds: 1, durationMs: 700 },
+  browser: { rounds: 3, durationMs: 700 },
 };
 
 const { values, positionals } = parseArgs({
+  // `pnpm bench -- --quick` may hand over the `--` itself.
+  args: process.argv.slice(2).filter((a) => a !== '--'),
   allowPositionals: true,
   options: {
     quick: { type: 'boolean', default: false },
@@ -57,6 +60,11 @@ function optionsFor(name) {
   if (values.consumers) o.consumers = values.consumers.split(',').map((s) => s.trim());
   if (values.verbose) o.log = console.log;
   return o;
+}
+
+const needsBuild = selected.some((name) => name !== 'size');
+if (needsBuild && !(await snapshotBuild())) {
+  console.log('no complete build of @tidewire/core and /server: Tidewire rows will be pending');
 }
 
 const resultsPath = new URL('./results.json', import.meta.url);

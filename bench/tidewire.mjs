@@ -1,8 +1,10 @@
 // Tidewire's slot in every benchmark: its server (run inside the server worker)
-// and its consumers. Both come from the built packages (`pnpm build`); when the
+// and its consumers. Both come from the built packages (`pnpm build`, copied by
+// lib/snapshot.mjs at the start of a run); when the
 // client is not built or does not export `createClient`, its rows are reported
 // as pending rather than guessed.
 import WebSocket from 'ws';
+import { tidewireModule } from './lib/snapshot.mjs';
 
 /** Thrown by a Tidewire consumer when the built client is not there yet. */
 export class PendingError extends Error {
@@ -12,7 +14,7 @@ export class PendingError extends Error {
 /** The built @tidewire/core, or null when it is missing or has no createClient. */
 export async function loadCore() {
   try {
-    const core = await import('@tidewire/core');
+    const core = await import(tidewireModule('core'));
     return typeof core.createClient === 'function' ? core : null;
   } catch {
     return null;
@@ -28,7 +30,7 @@ export const channelNames = (count) => Array.from({ length: count }, (_, i) => `
  */
 export async function startTidewireServer({ pump, listen, channels = 1, limits = {} }) {
   const http = await import('node:http');
-  const { createTidewireServer } = await import('@tidewire/server');
+  const { createTidewireServer } = await import(tidewireModule('server'));
   // The publish rate limit is a policy, not a cost: lift it so round trips are not throttled.
   const tw = createTidewireServer({
     // Any origin: the browser benchmark's page is served from another port.

@@ -47,8 +47,8 @@ export async function interleaved(names, spec, rounds, log = () => {}) {
   for (let round = 0; round < rounds; round++) {
     for (const name of names) {
       const first = results[name][0];
-      // A consumer that could not run (pending client, unsupported) is not retried.
-      if (first && !first.ok) {
+      // A consumer that cannot run (client pending, not duplex) is not retried.
+      if (first && !first.ok && (first.pending || first.error === 'not duplex')) {
         results[name].push(first);
         continue;
       }

@@ -2,13 +2,12 @@
 // build. Served by the page server and, for same-origin runs, by the Tidewire
 // server's own fallback handler.
 import { readFileSync } from 'node:fs';
-
-const globalBuild = new URL('../../packages/core/dist/tidewire.min.js', import.meta.url);
+import { globalBuildPath } from './snapshot.mjs';
 
 export function servePage(req, res) {
   if (req.url === '/tidewire.min.js') {
     try {
-      const body = readFileSync(globalBuild);
+      const body = readFileSync(globalBuildPath());
       res.writeHead(200, { 'content-type': 'text/javascript' });
       res.end(body);
     } catch {
