@@ -1,6 +1,6 @@
 import type { RetryDelay } from './backoff';
 import type { Environment, EnvironmentSignal } from './environment';
-import { AuthError, ConnectionError, type TidewireError } from './errors';
+import { AuthError, errorFor, type TidewireError } from './errors';
 import type { TokenReason, TokenSource } from './token';
 import { createWatchdog } from './watchdog';
 
@@ -140,8 +140,12 @@ export function createConnection<M>(o: ConnectionOptions<M>): Connection {
   let reason: TokenReason = 'connect';
   let unlisten: (() => void) | undefined;
 
+  // No link yet means getToken has not answered: say so rather than blame the server.
   const dog = createWatchdog(env, () =>
-    end(cur, new ConnectionError(cur?.open ? 'heartbeat_timeout' : 'connect_timeout')),
+    end(
+      cur,
+      errorFor(cur?.open ? 'heartbeat_timeout' : cur?.link ? 'connect_timeout' : 'token_timeout'),
+    ),
   );
 
   const kill = (a: Attempt | undefined) => a?.link?.close();
