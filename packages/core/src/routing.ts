@@ -75,16 +75,14 @@ export function createRouter(
       return isBlocked(want) && !(isBlocked(o) && blocked[o]! >= blocked[want]!) ? o : want;
     },
     report(t, ok, hard) {
-      const was = isBlocked(t);
       fails[t] = ok ? 0 : fails[t] + 1;
-      if (ok) {
-        delete blocked[t];
-        if (!was) return false;
-      } else if (hard || fails[t] >= after) {
+      if (ok ? !isBlocked(t) : !hard && fails[t] < after) return false;
+      if (ok) delete blocked[t];
+      else {
         // Blocked (again) from now; `after` more failures block it again later.
         blocked[t] = env.now() + ttl;
         fails[t] = 0;
-      } else return false;
+      }
       save();
       return true;
     },
