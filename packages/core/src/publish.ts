@@ -8,6 +8,7 @@ import {
 } from './errors';
 import { bearer } from './links';
 import type { TokenSource } from './token';
+import { parseRetryAfter } from './transports/retry-after';
 
 /** Options of `client.publish`. */
 export interface PublishOptions {
@@ -126,7 +127,11 @@ export async function httpPublish(
     if (res.status === 401) res = await post(true);
     const { id = '', code } = await res.json().catch(() => ({}));
     if (res.ok) return { id };
-    throw new PublishError(httpError(res.status, code).code, { status: res.status, channel });
+    throw new PublishError(httpError(res.status, code).code, {
+      status: res.status,
+      channel,
+      retryAfter: parseRetryAfter(res.headers.get('retry-after')),
+    });
   } catch (cause) {
     throw isTidewireError(cause)
       ? cause
