@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { vi } from 'vitest';
 import WebSocket from 'ws';
@@ -37,9 +37,14 @@ export interface Node {
   stop(): Promise<void>;
 }
 
-export async function startNode(options: TidewireServerOptions = {}, log: LoggedRequest[] = []) {
+export async function startNode(
+  options: TidewireServerOptions = {},
+  log: LoggedRequest[] = [],
+  /** Serves the paths outside Tidewire's (attach() hands them to it). */
+  app?: RequestListener,
+) {
   const tw = createTidewireServer({ logger: serverLogger, ...options });
-  const http = createServer();
+  const http = createServer(app);
   tw.attach(http);
   // Prepended after attach() (which takes over the request listeners there were), so the log
   // sees every request and upgrade first, as a reverse proxy's access log would.
