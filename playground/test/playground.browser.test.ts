@@ -38,23 +38,34 @@ const pages = {} as Record<Name, Page>;
 /** Console errors and uncaught exceptions per page. */
 const problems = {} as Record<Name, string[]>;
 
-/** Polls `probe` until it returns something other than undefined/false. */
+/**
+ * Polls `probe` until it returns something other than undefined/false. On a timeout the
+ * error carries `page`'s inspector rows and timeline, to show what it was stuck on.
+ */
 async function waitUntil<T>(
   probe: () => Promise<T | undefined | false>,
   what: string,
   ms = 15_000,
+  page?: Page,
 ): Promise<T> {
   const deadline = Date.now() + ms;
-  let last: unknown;
   for (;;) {
     const value = await probe();
     if (value !== undefined && value !== false) return value;
     if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${ms} ms waiting for ${what} (last: ${JSON.stringify(last)})`,
-      );
+      let detail = '';
+      if (page !== undefined) {
+        const rows = await rowsOf(page).catch(() => []);
+        const log = await page
+          .locator('#log')
+          .innerText()
+          .catch(() => '');
+        const name = names.find((n) => pages[n] === page);
+        const logged = name === undefined ? [] : problems[name];
+        detail = `\n${JSON.stringify(rows)}\n${log.slice(0, 1200)}\n${JSON.stringify(logged)}`;
+      }
+      throw new Error(`timed out after ${ms} ms waiting for ${what}${detail}`);
     }
-    last = value;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -71,10 +82,15 @@ const rowOf = async (page: Page, channel: string): Promise<RowData | undefined> 
 function allLive(): Promise<void> {
   return Promise.all(
     names.map((name) =>
-      waitUntil(async () => {
-        const rows = (await rowsOf(pages[name])).filter((r) => persistent.includes(r.channel));
-        return rows.length === persistent.length && rows.every((r) => r.status === 'live');
-      }, `${name}: every channel live`),
+      waitUntil(
+        async () => {
+          const rows = (await rowsOf(pages[name])).filter((r) => persistent.includes(r.channel));
+          return rows.length === persistent.length && rows.every((r) => r.status === 'live');
+        },
+        `${name}: every channel live`,
+        15_000,
+        pages[name],
+      ),
     ),
   ).then(() => undefined);
 }
@@ -94,27 +110,28 @@ async function reconnects(): Promise<Record<Name, Record<string, number>>> {
  * as many events received as the server published, none lost and none twice.
  */
 async function expectExactCounts(): Promise<void> {
-  const lastRows: Partial<Record<Name, RowData[]>> = {};
   playground.pause();
   try {
     await Promise.all(
       names.map((name) =>
-        waitUntil(async () => {
-          const rows = await rowsOf(pages[name]);
-          lastRows[name] = rows;
-          const settled = rows
-            .filter((r) => persistent.includes(r.channel))
-            .every(
-              (r) =>
-                r.status === 'live' &&
-                r.published !== '' &&
-                r.received === r.published &&
-                r.lost === '0',
-            );
-          return settled && rows;
-        }, `${name}: received = published`).catch((error: Error) => {
-          throw new Error(`${error.message}\n${JSON.stringify(lastRows[name], null, 1)}`);
-        }),
+        waitUntil(
+          async () => {
+            const rows = await rowsOf(pages[name]);
+            const settled = rows
+              .filter((r) => persistent.includes(r.channel))
+              .every(
+                (r) =>
+                  r.status === 'live' &&
+                  r.published !== '' &&
+                  r.received === r.published &&
+                  r.lost === '0',
+              );
+            return settled && rows;
+          },
+          `${name}: received = published`,
+          15_000,
+          pages[name],
+        ),
       ),
     );
     for (const name of names) {
@@ -155,6 +172,7 @@ async function expectReconnected(before: Record<Name, Record<string, number>>): 
         },
         `${name}: every channel reconnected`,
         20_000,
+        pages[name],
       ),
     ),
   );
@@ -350,10 +368,15 @@ describe('the playground in Chromium', () => {
     await chaos('vue', 'block-websocket');
     await Promise.all(
       names.map((name) =>
-        waitUntil(async () => {
-          const row = await rowOf(pages[name], 'chat');
-          return row?.transport === 'sse' && row.status === 'live';
-        }, `${name}: chat on SSE`),
+        waitUntil(
+          async () => {
+            const row = await rowOf(pages[name], 'chat');
+            return row?.transport === 'sse' && row.status === 'live';
+          },
+          `${name}: chat on SSE`,
+          15_000,
+          pages[name],
+        ),
       ),
     );
     for (const name of names) {

@@ -453,8 +453,10 @@ function Inspector({ ledger }: { ledger: Ledger }) {
                         <span className={`dot ${row.status}`} />
                         <div>
                           {row.label}
-                          <small title={row.lastEventId}>
-                            {row.channel} · {shortId(row.lastEventId)}
+                          <small
+                            title={`${row.channel}: last event ${row.lastEventId ?? 'none yet'}`}
+                          >
+                            {shortId(row.lastEventId)}
                           </small>
                         </div>
                       </div>

@@ -23,8 +23,11 @@ export interface DemoIntervals {
 
 /** The demo publishers and on-demand work (jobs, completions). */
 export interface Demo {
-  /** Publishes the first event of every persistent channel, so each has a position to resume from. */
-  seed(): void;
+  /**
+   * Publishes an event on every persistent channel, so that each has a position a page
+   * can subscribe from (at start, and after a restart that lost the history).
+   */
+  seed(note?: string): void;
   pause(): void;
   resume(): void;
   readonly paused: boolean;
@@ -159,14 +162,10 @@ export function createDemo(publish: Publish, intervals: DemoIntervals = {}): Dem
   };
 
   return {
-    seed() {
+    seed(note = 'Welcome to the playground chat 👋') {
       publishMetrics();
       publishNotification();
-      publish('chat', {
-        user: 'Ada (bot)',
-        text: 'Welcome to the playground chat 👋',
-        at: Date.now(),
-      });
+      publish('chat', { user: 'Ada (bot)', text: note, at: Date.now() });
     },
     pause() {
       paused = true;

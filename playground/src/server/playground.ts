@@ -133,6 +133,7 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
     }
     tw = makeServer();
     restarts += 1;
+    if (!keepHistory) demo.seed('I restarted with an empty history: your client got a gap.');
     await old.close();
   };
 

@@ -310,8 +310,8 @@ function renderInspector({ rows }: LedgerSnapshot): void {
             row.label,
             h(
               'small',
-              { title: row.lastEventId ?? '' },
-              `${row.channel} · ${shortId(row.lastEventId)}`,
+              { title: `${row.channel}: last event ${row.lastEventId ?? 'none yet'}` },
+              shortId(row.lastEventId),
             ),
           ),
         ),

@@ -535,8 +535,10 @@ const Inspector = defineComponent({
                           row.label,
                           h(
                             'small',
-                            { title: row.lastEventId },
-                            `${row.channel} · ${shortId(row.lastEventId)}`,
+                            {
+                              title: `${row.channel}: last event ${row.lastEventId ?? 'none yet'}`,
+                            },
+                            shortId(row.lastEventId),
                           ),
                         ]),
                       ]),
