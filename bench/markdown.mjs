@@ -96,7 +96,7 @@ const sections = {
         ),
       ),
       '',
-      `**Restart with ${s.options.restart.clients} connected clients (server away ${s.options.restart.downMs} ms): when each reconnected, after the drop**`,
+      `**Restart with ${s.options.restart.clients} connected clients (server away ${s.options.restart.downMs} ms): when each reconnected, after the drop; median of ${s.options.restartRounds ?? 1} round(s)**`,
       '',
       markdownTable(
         ['client', 'reconnected', 'first', 'median', 'last', 'most in one 100 ms'],

@@ -25,6 +25,7 @@ export const reconnecting = [
 
 export const defaults = {
   rounds: 3,
+  restartRounds: 3,
   drop: { warmupMs: 500, durationMs: 6000 },
   restart: { clients: 1000, downMs: 500, warmupMs: 500, durationMs: 12_000 },
 };
@@ -124,16 +125,21 @@ export async function run(options = {}) {
   const restartResults = await interleaved(
     names,
     { measure: 'restart', serverMode: 'idle', extraMs: 60_000, ...o.restart },
-    1,
+    o.restartRounds,
     o.log,
   );
   const restartRows = names.map((name) => ({
     name,
     status: status(restartResults[name]),
-    ...restartResults[name][0],
+    ...Object.fromEntries(
+      ['reconnected', 'firstMs', 'medianMs', 'lastMs', 'busiest100ms'].map((k) => [
+        k,
+        pick(restartResults[name], k),
+      ]),
+    ),
   }));
   printTable(
-    `Reconnect spread after a restart with ${o.restart.clients} clients (server down ${o.restart.downMs} ms)`,
+    `Reconnect spread after a restart with ${o.restart.clients} clients (server down ${o.restart.downMs} ms; median of ${o.restartRounds} rounds)`,
     ['client', 'reconnected', 'first', 'median', 'last', 'busiest 100 ms'],
     restartRows.map((r) =>
       r.status === 'measured'

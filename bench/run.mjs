@@ -24,6 +24,7 @@ const quick = {
   latency: { rounds: 5, warmupMs: 300, durationMs: 500 },
   recovery: {
     rounds: 2,
+    restartRounds: 1,
     drop: { warmupMs: 300, durationMs: 4000 },
     restart: { clients: 1000, downMs: 500, warmupMs: 300, durationMs: 6000 },
   },
