@@ -170,6 +170,8 @@ async function run(s: Scenario, seed: number) {
 
   // After close(): no socket on either side, no client timer, no request in flight.
   for (const { client } of watches) client.close();
+  // Streams end at once (server stats); Node's fetch may keep an idle keep-alive socket
+  // open in its own pool for up to 4 s after an abort, which the proxy count waits out.
   await until(() => {
     const { connections } = r.node.tw.stats();
     return connections.sse + connections.websocket === 0 && r.proxy.connections === 0;
