@@ -463,4 +463,33 @@ describe('oversized publishes', () => {
       expect(sub.getSnapshot().status).toBe('live');
     },
   );
+
+  it('should survive a WebSocket frame over the server limit (close 1009): the publish is unconfirmed, the subscription resumes', async () => {
+    node = await startNode({
+      authenticate,
+      limits: { maxFrameBytes: 4096, maxDataBytes: 65_536 },
+    });
+    const client = connect(node.url);
+    const sub = client.subscribe('a', { transport: 'websocket', duplex: true });
+    const got: unknown[] = [];
+    sub.on('event', (e) => got.push(e.data));
+    await until(() => sub.getSnapshot().status === 'live');
+    node.tw.publish('a', 'before');
+    await until(() => got.length === 1);
+    const codes: unknown[] = [];
+    client.on('state', ({ next }) => {
+      if (next.status === 'waiting') codes.push([next.error.code, next.error.status]);
+    });
+    // The server cannot answer a frame it refused to read: the app learns only that the
+    // publish is unconfirmed, and must not simply retry it (see RELIABILITY.md).
+    await expect(client.publish('a', 'x'.repeat(10_000))).rejects.toMatchObject({
+      code: 'unconfirmed',
+    });
+    node.tw.publish('a', 'during');
+    await until(() => sub.getSnapshot().status === 'live' && got.length === 2);
+    node.tw.publish('a', 'after');
+    await until(() => got.length === 3);
+    expect(got).toEqual(['before', 'during', 'after']);
+    expect(codes).toEqual([['closed', 1009]]);
+  });
 });
