@@ -224,6 +224,27 @@ describe('bad frames from the server', () => {
   });
 });
 
+describe('oversized messages from the server', () => {
+  it('should fail with too_large when a WebSocket message is over maxMessageBytes, and say so', async () => {
+    const url = await rawWs((ws) => {
+      ws.once('message', () => {
+        ws.send(JSON.stringify({ type: 'welcome', epoch: 'e', heartbeat: 60_000 }));
+        ws.send(JSON.stringify({ type: 'subscribed', channel: 'a' }));
+        ws.send(JSON.stringify({ type: 'event', channel: 'a', id: 'e-1', data: 'x'.repeat(2000) }));
+      });
+    });
+    const client = connect(url, { maxMessageBytes: 1000 });
+    const sub = client.subscribe('a', { transport: 'websocket' });
+    await until(() => sub.getSnapshot().status === 'failed');
+    expect(sub.getSnapshot().error).toMatchObject({
+      name: 'ConnectionError',
+      code: 'too_large',
+      fatal: true,
+    });
+    expect(sub.getSnapshot().received).toBe(0);
+  });
+});
+
 describe('SSE responses that are not a stream', () => {
   const cases: {
     status: number;

@@ -55,7 +55,7 @@ describe('a connection that abuses the server', () => {
     for (let i = 0; i < 50; i++)
       abuser.send({ type: 'subscribe', channel: 'history', since: first });
     const delays = await latencies(server, calm, 'live', 10);
-    expect(Math.max(...delays)).toBeLessThan(500);
+    expect(Math.max(...delays)).toBeLessThan(1000);
     for (let i = 0; i < 100 && server.tw.stats().connections.websocket > 1; i++) await sleep(20);
     expect(server.tw.stats().connections.websocket).toBe(1);
     expect(warnings).toContain('slow WebSocket consumer dropped');
@@ -69,7 +69,7 @@ describe('a connection that abuses the server', () => {
     await calm.waitFor((f) => f.type === 'subscribed');
     for (let i = 0; i < 5000; i++) noisy.sendRaw(i % 2 ? '{nope' : '{"type":"teleport"}');
     const delays = await latencies(server, calm, 'live', 10);
-    expect(Math.max(...delays)).toBeLessThan(500);
+    expect(Math.max(...delays)).toBeLessThan(1000);
     // The frames queue behind one another faster than they are handled: the connection is
     // closed once 256 are waiting (PROTOCOL.md limits), before it answers them all.
     expect(await noisy.closed).toEqual({ code: 4429, reason: 'too many pending frames' });
@@ -93,7 +93,7 @@ describe('a connection that abuses the server', () => {
       await calm.waitFor((f) => f.type === 'event' && f.id === id, 3000);
       delays.push(Date.now() - at);
     }
-    expect(Math.max(...delays)).toBeLessThan(500);
+    expect(Math.max(...delays)).toBeLessThan(1000);
     expect(server.tw.stats().connections.websocket).toBe(1);
   });
 });
