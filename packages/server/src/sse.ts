@@ -175,7 +175,8 @@ function openStream<P>(
       ...(expiresAt === undefined ? {} : { expiresIn: Math.max(0, expiresAt - now()) }),
     }),
   );
-  for (const { channel } of allowed) head.push(frame({ type: 'subscribed', channel }));
+  const position = hub.store.position();
+  for (const { channel } of allowed) head.push(frame({ type: 'subscribed', channel, position }));
   for (const { channel } of refused) {
     const error: ErrorFrame = {
       type: 'error',

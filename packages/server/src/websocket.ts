@@ -241,7 +241,7 @@ export function serveWebSocket<P>(
     const replay = since === undefined ? undefined : hub.store.read(channel, since);
     const subscriber: Subscriber = { deliver: (event) => send(event.json) };
     subscriptions.set(channel, hub.join(channel, subscriber));
-    sendFrame({ type: 'subscribed', channel });
+    sendFrame({ type: 'subscribed', channel, position: hub.store.position() });
     if (replay === undefined) return;
     if (replay.gap !== undefined) sendFrame({ type: 'gap', channel, reason: replay.gap });
     const chunks = replay.entries.map((entry) => new OutgoingEvent(entry).json);

@@ -62,13 +62,20 @@ describe('createMemoryStore', () => {
     ['another epoch', 'other-1', 'epoch'],
     ['a future position', 'ep-99', 'invalid'],
     ['garbage', 'hello', 'invalid'],
-    ['a zero sequence', 'ep-0', 'invalid'],
   ])('should report %s as a %s gap with all kept events', (_name, position, reason) => {
     const store = createMemoryStore({ epoch: 'ep' });
     add(store, 'a', 1);
     const replay = store.read('a', position);
     expect(replay.gap).toBe(reason);
     expect(replay.entries).toHaveLength(1);
+  });
+
+  it('should give ep-0 as the position of an empty store, and replay everything from it', () => {
+    const store = createMemoryStore({ epoch: 'ep' });
+    expect(store.position()).toBe('ep-0');
+    add(store, 'a', 1);
+    expect(store.position()).toBe('ep-1');
+    expect(store.read('a', 'ep-0')).toMatchObject({ gap: undefined, entries: [{ seq: 1 }] });
   });
 
   it('should refuse an epoch outside [0-9a-z]', () => {

@@ -33,6 +33,22 @@ describe.each<Transport>(['sse', 'websocket'])('%s transport', (transport) => {
     expect(types.indexOf('subscribed')).toBeLessThan(types.indexOf('event'));
   });
 
+  it('should confirm a position that resumes without loss when no event was seen', async () => {
+    const server = await startServer();
+    server.tw.publish('other', { n: 0 });
+    const first = await subscribe(transport, server, [{ channel: 'a' }]);
+    const confirmed = first.frames().find((f) => f.type === 'subscribed');
+    first.close();
+    server.tw.publish('a', { n: 1 });
+    server.tw.publish('a', { n: 2 });
+    const position = confirmed?.type === 'subscribed' ? confirmed.position : undefined;
+    expect(position).toMatch(/^[0-9a-z]+-1$/);
+    const again = await subscribe(transport, server, [{ channel: 'a', since: position! }]);
+    await again.waitFor(eventOf('a', 2));
+    expect(again.events().map((e) => (e.data as { n: number }).n)).toEqual([1, 2]);
+    expect(again.frames().some((f) => f.type === 'gap')).toBe(false);
+  });
+
   it('should replay the missed events from a position, then go live', async () => {
     const server = await startServer();
     const { id } = server.tw.publish('a', { n: 1 });

@@ -139,9 +139,9 @@ describe('WebSocket frames', () => {
     );
     expect(ws.frames.filter((f) => f.type !== 'welcome')).toEqual([
       { type: 'error', code: 'invalid_channel', message: expect.any(String), channel: 'bad name' },
-      { type: 'subscribed', channel: 'a' },
+      { type: 'subscribed', channel: 'a', position: expect.any(String) },
       { type: 'error', code: 'too_many_channels', message: expect.any(String), channel: 'b' },
-      { type: 'subscribed', channel: 'a' },
+      { type: 'subscribed', channel: 'a', position: expect.any(String) },
     ]);
     expect(server.tw.stats().subscriptions).toBe(1);
   });

@@ -43,6 +43,11 @@ export interface ChannelHistoryInfo {
 export interface HistoryStore {
   /** The current history epoch; part of every id. */
   readonly epoch: string;
+  /**
+   * The newest position in the store, across all channels (`<epoch>-0` before the first
+   * event). Resuming any channel from it replays nothing and misses nothing after it.
+   */
+  position(): string;
   /** Assigns the next position to an event and keeps it. */
   append(event: NewEvent): HistoryEntry;
   /** Events of `channel` after the position `since` (all kept events and a gap when it is gone). */

@@ -21,7 +21,7 @@ interface ChannelLog {
   trimmedSeq: number;
 }
 
-const ID_PATTERN = /^([0-9a-z]+)-([1-9][0-9]{0,15})$/;
+const ID_PATTERN = /^([0-9a-z]+)-(0|[1-9][0-9]{0,15})$/;
 
 /**
  * The embedded history store: a bounded log per channel, by count and by age,
@@ -74,6 +74,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): HistoryStor
 
   return {
     epoch,
+    position: () => `${epoch}-${seq}`,
     append({ channel, event, dataJson }) {
       seq += 1;
       const id = `${epoch}-${seq}`;
