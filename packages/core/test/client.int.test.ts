@@ -54,6 +54,22 @@ describe.each<Transport>(['sse', 'websocket'])('client over %s', (transport) => 
     expect(sub.getSnapshot().reconnects).toBeGreaterThanOrEqual(1);
   });
 
+  it('should lose nothing published while disconnected before the first event', async () => {
+    const store = createMemoryStore();
+    const server = await startServer({ store });
+    const client = connect(server.url);
+    const sub = client.subscribe('quiet', { transport });
+    const got: string[] = [];
+    sub.on('event', (e) => got.push(e.id));
+    await until(() => sub.getSnapshot().status === 'live');
+    await server.stop();
+    await server.restart();
+    const during = await publishMany((i) => server.tw.publish('quiet', i), 3, 0);
+    await until(() => got.length >= 3);
+    expect(got).toEqual(during);
+    expect(sub.getSnapshot().gaps).toBe(0);
+  });
+
   it('should resume across a server restart that keeps its history store', async () => {
     const store = createMemoryStore();
     const server = await startServer({ store });
