@@ -95,12 +95,16 @@ function allLive(): Promise<void> {
   ).then(() => undefined);
 }
 
-/** Sum of reconnects per page over the persistent channels. */
-async function reconnects(): Promise<Record<Name, Record<string, number>>> {
-  const out = {} as Record<Name, Record<string, number>>;
+/** Each page's reconnect and gap counters per channel. */
+type Counters = Record<Name, Record<string, { reconnects: number; gaps: number }>>;
+
+async function reconnects(): Promise<Counters> {
+  const out = {} as Counters;
   for (const name of names) {
     out[name] = {};
-    for (const row of await rowsOf(pages[name])) out[name][row.channel] = Number(row.reconnects);
+    for (const row of await rowsOf(pages[name])) {
+      out[name][row.channel] = { reconnects: Number(row.reconnects), gaps: Number(row.gaps) };
+    }
   }
   return out;
 }
@@ -160,15 +164,19 @@ async function chaos(name: Name, action: string): Promise<void> {
 }
 
 /** Waits until every page reconnected every persistent channel since `before`. */
-async function expectReconnected(before: Record<Name, Record<string, number>>): Promise<void> {
+async function expectReconnected(before: Counters): Promise<void> {
   await Promise.all(
     names.map((name) =>
       waitUntil(
         async () => {
           const rows = (await rowsOf(pages[name])).filter((r) => persistent.includes(r.channel));
-          return rows.every(
-            (r) => r.status === 'live' && Number(r.reconnects) > (before[name][r.channel] ?? 0),
-          );
+          // Resubscribed: confirmed again, or told of a gap (a channel that moved to the
+          // other transport while its own was held back by the fallback memory).
+          return rows.every((r) => {
+            const was = before[name][r.channel] ?? { reconnects: 0, gaps: 0 };
+            const again = Number(r.reconnects) > was.reconnects || Number(r.gaps) > was.gaps;
+            return r.status === 'live' && again;
+          });
         },
         `${name}: every channel reconnected`,
         20_000,
