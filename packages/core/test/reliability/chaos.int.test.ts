@@ -72,6 +72,14 @@ function table(rows: Figures[]): string {
   return lines.map((l) => `| ${l} |`).join('\n');
 }
 
+const safe = (value: unknown) => {
+  try {
+    return JSON.stringify(value, (_k, v) => (v instanceof Error ? `${v.name}: ${v.message}` : v));
+  } catch {
+    return String(value);
+  }
+};
+
 /** Times each transport spent between losing an open connection and being open again. */
 function watch(client: Client) {
   const lostAt: Partial<Record<string, number>> = {};
@@ -114,8 +122,13 @@ async function run(s: Scenario, seed: number) {
   const nets = Array.from({ length: CLIENTS }, countingFetch);
   const received: Map<string, string[]>[] = [];
   const subs: Subscription[] = [];
+  const debug: string[] = [];
   const watches = envs.map((env, i) => {
-    const client = connect(r.url, { fetch: nets[i]!.fetch, environment: env.environment });
+    const client = connect(r.url, {
+      fetch: nets[i]!.fetch,
+      environment: env.environment,
+      logger: (message, details) => debug.push(`${message} ${safe(details)}`),
+    });
     const got = new Map(names.map((n) => [n, [] as string[]]));
     received.push(got);
     for (const n of names) {
@@ -167,6 +180,8 @@ async function run(s: Scenario, seed: number) {
   // Tokens stay out of every URL the server saw, fallback and restart included.
   for (const req of r.log) expect(req.url).not.toContain(TOKEN_PREFIX);
   expect(logLines.join('\n')).not.toContain(TOKEN_PREFIX);
+  expect(debug.length).toBeGreaterThan(0);
+  expect(debug.join('\n')).not.toContain(TOKEN_PREFIX);
 
   // After close(): no socket on either side, no client timer, no request in flight.
   for (const { client } of watches) client.close();
