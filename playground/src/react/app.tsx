@@ -120,13 +120,7 @@ function Metrics({ ledger, start }: { ledger: Ledger; start: Start }) {
   });
   const sample = state.lastEvent?.type === 'sample' ? state.lastEvent.data : undefined;
   return (
-    <Card
-      id="metrics"
-      title="Live metrics"
-      sub="listen-only · SSE"
-      wide
-      badge={<Badge state={state} />}
-    >
+    <Card id="metrics" title="Live metrics" sub="listen-only" wide badge={<Badge state={state} />}>
       <div className="tiles">
         {metricTiles.map((tile) => (
           <div className="tile" data-metric={tile.key} key={tile.key}>

@@ -146,7 +146,7 @@ const Metrics = defineComponent({
         {
           id: 'metrics',
           title: 'Live metrics',
-          sub: 'listen-only · SSE',
+          sub: 'listen-only',
           wide: true,
           badge: badge(state.value),
         },
