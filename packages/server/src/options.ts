@@ -18,9 +18,9 @@ export interface PublishRate {
 export interface LimitOptions {
   /** Channels one connection may subscribe to at once. @default 100 */
   maxChannelsPerConnection?: number;
-  /** Largest incoming WebSocket frame in bytes; bigger frames close the socket with 1009. @default 65536 */
+  /** Largest incoming WebSocket frame in bytes; bigger frames close the socket with 1009. @default maxDataBytes + 4096 */
   maxFrameBytes?: number;
-  /** Largest `POST {path}/publish` body in bytes (413 `too_large`). @default 65536 */
+  /** Largest `POST {path}/publish` body in bytes (413 `too_large`). @default maxDataBytes + 4096 */
   maxBodyBytes?: number;
   /** Largest serialized `data` of one event in bytes, on every publish path. @default 65536 */
   maxDataBytes?: number;
@@ -163,8 +163,9 @@ export function resolveOptions<P>(options: TidewireServerOptions<P>): ResolvedOp
     tokenRefreshLeadMs,
     limits: {
       maxChannelsPerConnection: limits.maxChannelsPerConnection ?? 100,
-      maxFrameBytes: limits.maxFrameBytes ?? 65_536,
-      maxBodyBytes: limits.maxBodyBytes ?? 65_536,
+      // A frame or body carries its data plus the envelope (channel, event type, ref).
+      maxFrameBytes: limits.maxFrameBytes ?? (limits.maxDataBytes ?? 65_536) + 4096,
+      maxBodyBytes: limits.maxBodyBytes ?? (limits.maxDataBytes ?? 65_536) + 4096,
       maxDataBytes: limits.maxDataBytes ?? 65_536,
       sendBufferBytes: limits.sendBufferBytes ?? 1 << 20,
       publishRate: {

@@ -48,7 +48,15 @@ export function serveWebSocket<P>(
   let pending = 0;
   let alive = true;
   let stalled = false;
+  /** Bytes of each channel's latest replay: the send buffer may exceed its limit by their sum. */
+  const replays = new Map<string, number>();
   let replayAllowance = 0;
+  const allowReplay = (channel: string, bytes: number): void => {
+    if (bytes) replays.set(channel, bytes);
+    else replays.delete(channel);
+    replayAllowance = 0;
+    for (const n of replays.values()) replayAllowance += n;
+  };
   let disposeExpiry = (): void => {};
   let closeTimer: TimerHandle | undefined;
   // A function, so that the check after an await is not narrowed away by TypeScript.
@@ -82,6 +90,8 @@ export function serveWebSocket<P>(
   const leaveAll = (): void => {
     for (const leave of subscriptions.values()) leave();
     subscriptions.clear();
+    replays.clear();
+    replayAllowance = 0;
   };
   /** Stops delivering at once; the socket itself goes when the handshake ends or the grace runs out. */
   const closeWith = (code: number, reason: string): void => {
@@ -117,7 +127,10 @@ export function serveWebSocket<P>(
     alive = false;
     ws.ping();
     if (state.status === 'authenticated') send(PING_FRAME);
-    if (ws.bufferedAmount <= limits.sendBufferBytes) replayAllowance = 0;
+    if (ws.bufferedAmount <= limits.sendBufferBytes) {
+      replays.clear();
+      replayAllowance = 0;
+    }
   }, options.heartbeatMs);
 
   ws.on('pong', () => {
@@ -174,6 +187,7 @@ export function serveWebSocket<P>(
       case 'unsubscribe':
         subscriptions.get(frame.channel)?.();
         subscriptions.delete(frame.channel);
+        allowReplay(frame.channel, 0);
         return;
       case 'publish':
         return publish(frame.ref, frame.channel, frame.event ?? DEFAULT_EVENT_TYPE, frame.data);
@@ -245,7 +259,11 @@ export function serveWebSocket<P>(
     if (replay === undefined) return;
     if (replay.gap !== undefined) sendFrame({ type: 'gap', channel, reason: replay.gap });
     const chunks = replay.entries.map((entry) => new OutgoingEvent(entry).json);
-    replayAllowance += chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+    // A channel asked again replaces its allowance: re-subscribing cannot grow the buffer without bound.
+    allowReplay(
+      channel,
+      chunks.reduce((sum, chunk) => sum + chunk.length, 0),
+    );
     for (const chunk of chunks) send(chunk);
   }
 
