@@ -2,9 +2,9 @@
 //
 // A consumer is { transport, server, baseline?, open(ctx) }. `open` connects,
 // calls ctx.onEvent(event) with each parsed event object as the library hands it
-// to the application, and resolves to { close(), echo?(payload) } once the
-// subscription is in place. `echo` (when `duplex`) resolves when the server's answer
-// to `payload` is back, for round trips.
+// to the application, and resolves to { close(), echo?() } once the
+// subscription is in place. `echo()` (consumers marked `duplex`) sends one
+// message and resolves when the server's answer is back, for round trips.
 import WebSocket from 'ws';
 import { tidewireConsumers } from '../tidewire.mjs';
 
@@ -60,6 +60,7 @@ async function readEventStream(url, signal, onData) {
   })().catch(() => {});
 }
 
+/** A consumer for a WebSocket-like client made by `Impl(url)` (partysocket, reconnecting-websocket). */
 const wsLike =
   (Impl) =>
   async ({ url, onEvent }) => {
