@@ -107,7 +107,7 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
 
   const emitter = createEmitter<ClientEvents>((error, type) => {
     if (type !== 'error') report(new TidewireError('listener_failed', { cause: error }));
-    else logger?.('error listener threw', error);
+    else logger?.('listener_failed', error);
   });
   const report = (error: TidewireError) => {
     logger?.(error.message, error);
@@ -194,7 +194,10 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
           emitter.emit('state', { transport: t, next, prev });
         },
         onLost(error, stable) {
+          // A close the server chose (`closed`: going away, slow consumer; auth and token
+          // errors) says nothing about the path to it: only path failures count toward fallback.
           if (
+            !/^(cl|una|tok)/.test(error.code) &&
             router.report(
               t,
               stable,

@@ -381,6 +381,26 @@ describe('routing', () => {
   });
 });
 
+describe('fallback and deliberate server closes', () => {
+  it.each([
+    ['going away', 1001],
+    ['slow consumer', 4409],
+    ['token expiry', 4401],
+  ])('should stay on WebSocket when the server closes it on purpose (%s)', async (_why, code) => {
+    const { client } = make();
+    const sub = client.subscribe('chat', { duplex: true });
+    await tick();
+    for (let i = 0; i < 3; i++) {
+      FakeSocket.last().welcome();
+      FakeSocket.last().drop(code);
+      await vi.advanceTimersByTimeAsync(100);
+      await tick();
+    }
+    expect(sub.getSnapshot().transport).toBe('websocket');
+    expect(net.streams).toHaveLength(0);
+  });
+});
+
 describe('routing of a buffered SSE stream', () => {
   it('should move listen-only auto channels to WebSocket when SSE opens but no welcome arrives', async () => {
     const { client } = make({ connectTimeout: 1000 });
