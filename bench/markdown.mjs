@@ -1,7 +1,9 @@
 // Writes the figures in bench/results.json into BENCHMARKS.md, between the
 // `<!-- results:start -->` and `<!-- results:end -->` markers, so the published
 // tables are always the measured ones. Run: node bench/markdown.mjs
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { int, kb, markdownTable, ms, ratio } from './lib/report.mjs';
 
 const results = JSON.parse(readFileSync(new URL('./results.json', import.meta.url), 'utf8'));
@@ -192,6 +194,10 @@ const end = '<!-- results:end -->';
 const before = doc.slice(0, doc.indexOf(start) + start.length);
 const after = doc.slice(doc.indexOf(end));
 writeFileSync(docPath, `${before}\n${body}\n${after}`);
+// The repository's formatter owns the table layout, so generated and hand-edited text agree.
+execFileSync('pnpm', ['exec', 'biome', 'format', '--write', fileURLToPath(docPath)], {
+  stdio: 'ignore',
+});
 console.log(
   `wrote ${targets.length} targets and ${Object.keys(results).length} sections into BENCHMARKS.md`,
 );
