@@ -49,8 +49,10 @@ export interface SseRequest {
   /** fetch credentials mode. @default 'same-origin' */
   credentials?: RequestCredentials;
   /**
-   * Largest accepted message in bytes: the UTF-8 size of its block's lines (fields, values and one
-   * byte per line break; comment lines not counted). Checked while the block is still arriving.
+   * Largest accepted message: the length of its block's decoded lines in characters (UTF-16 code
+   * units: bytes for ASCII text), one per line break, comment lines not counted. Checked while the
+   * block is still arriving, so memory stays bounded; counting characters instead of UTF-8 bytes
+   * keeps an encode of every line off the hot path.
    * @default 1048576
    */
   maxMessageBytes?: number;
@@ -152,7 +154,7 @@ export function openSse(request: SseRequest, handlers: SseHandlers): () => void 
       return;
     }
     if (text[0] === ':') return;
-    size += encoder.encode(text).length + 1;
+    size += text.length + 1;
     const colon = text.indexOf(':');
     const field = colon < 0 ? text : text.slice(0, colon);
     let value = colon < 0 ? '' : text.slice(colon + 1);
@@ -185,7 +187,6 @@ export function openSse(request: SseRequest, handlers: SseHandlers): () => void 
     try {
       const sent: Record<string, string> = {
         accept: 'text/event-stream',
-        'cache-control': 'no-cache',
         ...headers,
       };
       if (lastEventId) {
@@ -194,7 +195,14 @@ export function openSse(request: SseRequest, handlers: SseHandlers): () => void 
         for (const byte of encoder.encode(lastEventId)) bytes += String.fromCharCode(byte);
         sent['last-event-id'] = bytes;
       }
-      const response = await fetch(url, { headers: sent, credentials, signal: controller.signal });
+      // `cache: 'no-store'` rather than a Cache-Control header, which is not CORS-safelisted and
+      // would make every cross-origin stream need that header allowed in the preflight.
+      const response = await fetch(url, {
+        headers: sent,
+        credentials,
+        cache: 'no-store',
+        signal: controller.signal,
+      });
       reader = response.body?.getReader();
       if (closed) {
         // Closed before the response arrived (some fetch implementations ignore that abort).

@@ -11,7 +11,8 @@ const closers: Array<() => void> = [];
 
 const cors = {
   'access-control-allow-origin': '*',
-  'access-control-allow-headers': 'authorization, last-event-id, cache-control',
+  // What PROTOCOL.md's preflight allows: a stream must need nothing more.
+  'access-control-allow-headers': 'authorization, content-type, last-event-id',
 };
 
 async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void) {

@@ -98,11 +98,9 @@ describe('openSse request', () => {
     expect(requests).toHaveLength(1);
     const [{ url, init }] = requests as [(typeof requests)[number]];
     expect(url).toBe('http://127.0.0.1/sse?channel=a');
-    expect(init.headers).toEqual({
-      accept: 'text/event-stream',
-      'cache-control': 'no-cache',
-      authorization: 'Bearer t0k',
-    });
+    // Only CORS-safelisted headers besides Authorization: no Cache-Control (see `cache`).
+    expect(init.headers).toEqual({ accept: 'text/event-stream', authorization: 'Bearer t0k' });
+    expect(init.cache).toBe('no-store');
     expect(init.credentials).toBe('same-origin');
     expect(init.signal).toBeInstanceOf(AbortSignal);
   });
@@ -387,11 +385,11 @@ describe('openSse message size limit', () => {
     }
   });
 
-  it('should count UTF-8 bytes and every line of the block', async () => {
-    // "event: e\n" (9) + "data: €\n" (10) = 19 bytes.
+  it('should count the characters of every line of the block', async () => {
+    // "event: e\n" (9) + "data: €\n" (8) = 17 characters.
     for (const [limit, kind] of [
-      [19, 'eof'],
-      [18, 'too-large'],
+      [17, 'eof'],
+      [16, 'too-large'],
     ] as const) {
       const { fetch } = fakeFetch(
         () => new Response('event: e\ndata: €\n\n', { headers: eventStream }),
