@@ -23,8 +23,11 @@ type WsState<P> =
 
 /** How long a closing socket may take to finish the closing handshake before it is destroyed. */
 const CLOSE_GRACE_MS = 1000;
-/** Frames waiting behind a slow hook before the connection counts as flooding (close 4429). */
-const MAX_PENDING_FRAMES = 256;
+/**
+ * Frames waiting behind a slow hook, beyond one subscribe per allowed channel, before the
+ * connection counts as flooding (close 4429): subscribing to every allowed channel at once is fine.
+ */
+const PENDING_FRAMES_SLACK = 256;
 const PING_FRAME = '{"type":"ping"}';
 
 /**
@@ -149,7 +152,7 @@ export function serveWebSocket<P>(
   ws.on('message', (data: RawData, isBinary: boolean) => {
     alive = true;
     if (state.status === 'closed') return;
-    if (pending >= MAX_PENDING_FRAMES) {
+    if (pending >= limits.maxChannelsPerConnection + PENDING_FRAMES_SLACK) {
       closeWith(CloseCode.TooManyRequests, 'too many pending frames');
       return;
     }

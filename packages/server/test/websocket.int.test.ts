@@ -146,6 +146,20 @@ describe('WebSocket frames', () => {
     expect(server.tw.stats().subscriptions).toBe(1);
   });
 
+  it('should let a client subscribe to every allowed channel at once behind a slow authorize', async () => {
+    const server = await startServer({
+      limits: { maxChannelsPerConnection: 300 },
+      authorize: () => new Promise((resolve) => setTimeout(() => resolve(true), 1)),
+    });
+    const ws = await openAuthedWs(`${server.wsBase}/ws`);
+    for (let i = 0; i < 300; i++) ws.send({ type: 'subscribe', channel: `c${i}` });
+    await vi.waitFor(
+      () => expect(ws.frames.filter((f) => f.type === 'subscribed')).toHaveLength(300),
+      { timeout: 5000 },
+    );
+    expect(server.tw.stats().subscriptions).toBe(300);
+  });
+
   it('should stop delivering a channel after unsubscribe', async () => {
     const server = await startServer();
     const ws = await openAuthedWs(`${server.wsBase}/ws`);
@@ -184,7 +198,7 @@ describe('WebSocket frames', () => {
       authorize: () => new Promise<boolean>((resolve) => (release = () => resolve(true))),
     });
     const ws = await openAuthedWs(`${server.wsBase}/ws`);
-    for (let i = 0; i < 300; i++) ws.send({ type: 'subscribe', channel: 'a' });
+    for (let i = 0; i < 400; i++) ws.send({ type: 'subscribe', channel: 'a' });
     expect((await ws.closed).code).toBe(CloseCode.TooManyRequests);
     release();
   });

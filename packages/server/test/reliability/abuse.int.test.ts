@@ -63,7 +63,8 @@ describe('a connection that abuses the server', () => {
     const delays = await latencies(server, calm, 'live', 10);
     expect(Math.max(...delays)).toBeLessThan(1000);
     // The frames queue behind one another faster than they are handled: the connection is
-    // closed once 256 are waiting (PROTOCOL.md limits), before it answers them all.
+    // closed once maxChannelsPerConnection + 256 are waiting (PROTOCOL.md limits), before it
+    // answers them all.
     expect(await noisy.closed).toEqual({ code: 4429, reason: 'too many pending frames' });
     expect(server.tw.stats().connections.websocket).toBe(1);
   });
