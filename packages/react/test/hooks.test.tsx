@@ -4,6 +4,7 @@ import { type ReactNode, StrictMode } from 'react';
 import { hydrateRoot } from 'react-dom/client';
 import { renderToString } from 'react-dom/server';
 import { describe, expect, expectTypeOf, it, vi } from 'vitest';
+import { fakeClient } from '../../../testing/fake-client';
 import {
   createTidewireHooks,
   type SubscriptionState,
@@ -13,7 +14,6 @@ import {
   useSubscription,
   useTidewireClient,
 } from '../src/index';
-import { fakeClient } from './fake';
 
 function setup(strict = false) {
   const fake = fakeClient();

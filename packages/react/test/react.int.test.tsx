@@ -4,8 +4,6 @@ import type { Client, Transport } from '@tidewire/core';
 import { StrictMode } from 'react';
 import { renderToString } from 'react-dom/server';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AuthError } from '../../server/src/index';
-import { type SubscriptionState, TidewireProvider, useSubscription } from '../src/index';
 import {
   cleanup,
   connect,
@@ -14,7 +12,9 @@ import {
   startServer,
   type TestServer,
   until,
-} from './server';
+} from '../../../testing/binding-server';
+import { AuthError } from '../../server/src/index';
+import { type SubscriptionState, TidewireProvider, useSubscription } from '../src/index';
 
 // Events arrive from real sockets, outside act(): let React schedule them as in an app.
 beforeAll(() => {

@@ -3,6 +3,7 @@ import { mount } from '@vue/test-utils';
 import { describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { createApp, defineComponent, effectScope, h, nextTick, ref, watch } from 'vue';
 import { renderToString } from 'vue/server-renderer';
+import { fakeClient } from '../../../testing/fake-client';
 import {
   createTidewireComposables,
   provideTidewire,
@@ -12,7 +13,6 @@ import {
   useSubscription,
   useTidewireClient,
 } from '../src/index';
-import { fakeClient } from './fake';
 
 /** Mounts `setup` in a component with the plugin installed; returns what setup returned. */
 function withSetup<R>(setup: () => R, fake = fakeClient()) {

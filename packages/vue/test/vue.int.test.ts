@@ -4,8 +4,6 @@ import { mount } from '@vue/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSSRApp, defineComponent, h, type PropType, ref } from 'vue';
 import { renderToString } from 'vue/server-renderer';
-import { AuthError } from '../../server/src/index';
-import { type SubscriptionState, TidewirePlugin, useSubscription } from '../src/index';
 import {
   cleanup,
   connect,
@@ -14,7 +12,9 @@ import {
   startServer,
   type TestServer,
   until,
-} from './server';
+} from '../../../testing/binding-server';
+import { AuthError } from '../../server/src/index';
+import { type SubscriptionState, TidewirePlugin, useSubscription } from '../src/index';
 
 const mounted: { unmount(): void }[] = [];
 afterEach(async () => {

@@ -1,12 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Client, type ClientOptions, createClient } from '@tidewire/core';
 import { vi } from 'vitest';
+import { type Client, type ClientOptions, createClient } from '../packages/core/src/index';
 import {
   createTidewireServer,
   type TidewireServer,
   type TidewireServerOptions,
-} from '../../server/src/index';
+} from '../packages/server/src/index';
 
 /** A real Tidewire server on 127.0.0.1 that allows happy-dom's page origin. */
 export interface TestServer {

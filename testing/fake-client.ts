@@ -1,3 +1,4 @@
+import { vi } from 'vitest';
 import type {
   ChannelEvent,
   Client,
@@ -7,8 +8,7 @@ import type {
   Subscription,
   SubscriptionEvents,
   SubscriptionSnapshot,
-} from '@tidewire/core';
-import { vi } from 'vitest';
+} from '../packages/core/src/index';
 
 type Listeners = { [K in keyof SubscriptionEvents<unknown>]: Set<SubscriptionEvents<unknown>[K]> };
 
