@@ -58,7 +58,8 @@ function optionsFor(name) {
   const o = { ...(values.quick ? quick[name] : {}) };
   if (values.rounds) o.rounds = Number(values.rounds);
   if (values.duration) o.durationMs = Number(values.duration);
-  if (values.consumers) o.consumers = values.consumers.split(',').map((s) => s.trim());
+  // Names contain ", " (`ws (raw, JSON.parse)`): only a comma not followed by a space separates.
+  if (values.consumers) o.consumers = values.consumers.split(/,(?! )/).map((s) => s.trim());
   if (values.verbose) o.log = console.log;
   return o;
 }

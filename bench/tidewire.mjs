@@ -111,21 +111,38 @@ async function openTidewire({ url, onEvent, transport, channels = 1, onClient })
   };
 }
 
-const slot = (transport, channels) => ({
+/**
+ * A Tidewire consumer. `endToEnd: false` (the client rows): throughput, latency
+ * and round trips run against the bench's Tidewire-protocol frame server
+ * (`tidewireFrames` in lib/servers.mjs), which sends pre-serialized frames as
+ * cheaply as the baselines' servers do, so the row measures the client. Recovery
+ * and footprint need history and resume, so they always run against
+ * @tidewire/server. `endToEnd: true`: every measure runs against @tidewire/server.
+ */
+const slot = (transport, channels, endToEnd) => ({
   transport,
   duplex: transport === 'websocket',
   server: 'tidewire',
+  serverFor: endToEnd
+    ? undefined
+    : { throughput: 'tidewireFrames', latency: 'tidewireFrames', roundTrip: 'tidewireFrames' },
   serverOptions: { channels },
   tidewire: true,
+  endToEnd,
   open: (ctx) => openTidewire({ ...ctx, transport, channels: ctx.channels ?? channels }),
 });
 
-/** Tidewire's rows: one channel per transport, and 100 channels on one connection. */
+/**
+ * Tidewire's rows: the client on each transport (one channel, and 100 channels on
+ * one connection), then the same clients fed by @tidewire/server (end to end).
+ */
 export const tidewireConsumers = {
-  'Tidewire WebSocket': slot('websocket', 1),
-  'Tidewire SSE': slot('sse', 1),
-  'Tidewire WebSocket, 100 channels': slot('websocket', 100),
-  'Tidewire SSE, 100 channels': slot('sse', 100),
+  'Tidewire WebSocket': slot('websocket', 1, false),
+  'Tidewire SSE': slot('sse', 1, false),
+  'Tidewire WebSocket, 100 channels': slot('websocket', 100, false),
+  'Tidewire SSE, 100 channels': slot('sse', 100, false),
+  '@tidewire/server → Tidewire WebSocket': slot('websocket', 1, true),
+  '@tidewire/server → Tidewire SSE': slot('sse', 1, true),
 };
 
 export { openTidewire };

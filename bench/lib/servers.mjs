@@ -63,11 +63,11 @@ export function pump(sendBatch) {
  * serialized form of 4,096 events is reused: the server's work per event is then
  * a write, and the client under test, not this server, sets the pace.
  */
-function wireCache(serialize) {
+function wireCache(serialize, slots = 4096) {
   const cache = [];
   return (e) => {
     if (mode !== 'credit') return serialize(e);
-    const slot = e.seq & 4095;
+    const slot = e.seq % slots;
     cache[slot] ??= serialize(e);
     return cache[slot];
   };
@@ -305,6 +305,97 @@ async function phoenix() {
   };
 }
 
+/**
+ * A server that speaks the Tidewire protocol as cheaply as the baselines speak
+ * theirs, so that Tidewire's client rows measure the client: `welcome`,
+ * `subscribed` and `ack` frames, and `event` frames whose serialized form (the
+ * same 100-byte payload inside the protocol's envelope) is reused under credit
+ * exactly as the baselines reuse theirs, written in the same batches (corked on
+ * WebSocket, one write per batch on SSE). No history, no resume, no limits: the
+ * full server is measured by the `@tidewire/server` rows (kind `tidewire`).
+ * Events go round-robin over `channels` channels `bench-0` … `bench-{n-1}`.
+ */
+async function tidewireFrames() {
+  const channels = options.channels ?? 1;
+  const EPOCH = 'bench';
+  const welcome = JSON.stringify({ type: 'welcome', epoch: EPOCH, heartbeat: 15_000 });
+  const subscribed = (channel) =>
+    JSON.stringify({ type: 'subscribed', channel, position: `${EPOCH}-0` });
+  // Under credit the frame of slot s is that of event s: channel bench-(s mod n),
+  // id bench-(s+1). A channel's ids repeat only after 256 of its events, beyond
+  // the client's duplicate window (128 ids), as the baselines' payloads repeat.
+  const slots = Math.max(4096, 256 * channels);
+  const eventFrame = (e) =>
+    `{"type":"event","channel":"bench-${e.seq % channels}","id":"${EPOCH}-${e.seq + 1}","event":"message","data":${JSON.stringify(e)}}`;
+  const wsWire = wireCache((e) => Buffer.from(eventFrame(e)), slots);
+  const sseWire = wireCache((e) => `id: ${EPOCH}-${e.seq + 1}\ndata: ${eventFrame(e)}\n\n`, slots);
+  const streams = new Set();
+
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== '/tidewire/sse') {
+      res.writeHead(404).end();
+      return;
+    }
+    streams.add(res);
+    res.on('close', () => streams.delete(res));
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      'access-control-allow-origin': '*',
+    });
+    const names = url.searchParams.getAll('channel').map((c) => c.split('@')[0]);
+    res.write(
+      `retry: 1000\n\n: ping\n\ndata: ${welcome}\n\n${names.map((c) => `data: ${subscribed(c)}\n\n`).join('')}`,
+    );
+    const stop = pump((batch) => {
+      res.write(batch.map(sseWire).join(''));
+    });
+    res.on('close', stop);
+  });
+
+  const wss = new WebSocketServer({ server, path: '/tidewire/ws', perMessageDeflate: false });
+  wss.on('connection', (ws) => {
+    let joined = 0;
+    let stop = () => {};
+    ws.on('message', (raw) => {
+      const frame = JSON.parse(String(raw));
+      if (frame.type === 'auth') ws.send(welcome);
+      else if (frame.type === 'subscribe') {
+        ws.send(subscribed(frame.channel));
+        if (++joined === channels) {
+          stop = pump((batch) =>
+            corked(ws, () => {
+              for (const e of batch) ws.send(wsWire(e), { binary: false });
+            }),
+          );
+        }
+      } else if (frame.type === 'publish') {
+        // As the protocol has it: a subscriber receives its own event, then the ack.
+        const id = `${EPOCH}-p${frame.ref}`;
+        corked(ws, () => {
+          ws.send(
+            `{"type":"event","channel":${JSON.stringify(frame.channel)},"id":"${id}","event":"message","data":${JSON.stringify(frame.data)}}`,
+          );
+          ws.send(`{"type":"ack","ref":${JSON.stringify(frame.ref)},"id":"${id}"}`);
+        });
+      }
+    });
+    ws.on('close', () => stop());
+  });
+  const port = await listen(server);
+  return {
+    server,
+    url: `http://127.0.0.1:${port}/tidewire`,
+    streams: () => streams.size,
+    close: async () => {
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+      await closeHttp(server);
+    },
+  };
+}
+
 /** @tidewire/server: see bench/tidewire.mjs. */
 async function tidewire() {
   const { startTidewireServer } = await import('../tidewire.mjs');
@@ -318,6 +409,7 @@ export const kinds = {
   graphqlWs,
   phoenix,
   tidewire,
+  tidewireFrames,
 };
 
 /** Actions a benchmark may ask of any server, by name. */
