@@ -10,6 +10,7 @@ import {
   useSyncExternalStore,
 } from 'react';
 import { api, guestName, type Start, type Started } from '../shared/api';
+import type { Starts } from '../shared/boot';
 import type { Ledger, LedgerSnapshot } from '../shared/ledger';
 import {
   type ChatMessage,
@@ -555,13 +556,7 @@ function TopBar({ ledger }: { ledger: Ledger }) {
   );
 }
 
-export function App({
-  ledger,
-  starts,
-}: {
-  ledger: Ledger;
-  starts: Record<'metrics' | 'notifications' | 'chat', Start>;
-}) {
+export function App({ ledger, starts }: { ledger: Ledger; starts: Starts }) {
   return (
     <>
       <TopBar ledger={ledger} />

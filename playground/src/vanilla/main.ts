@@ -17,6 +17,7 @@ import {
   recent,
   type Start,
 } from '../shared/api';
+import { showBootError } from '../shared/boot';
 import { createLedger, type LedgerSnapshot } from '../shared/ledger';
 import {
   type ChatMessage,
@@ -438,8 +439,4 @@ async function main(): Promise<void> {
   setupCompletion();
 }
 
-main().catch((error: unknown) => {
-  document.body.prepend(
-    h('div', { class: 'boot-error' }, `The playground failed to start: ${String(error)}`),
-  );
-});
+main().catch(showBootError);
