@@ -1,11 +1,15 @@
 // Fan-out throughput of @tidewire/server: S subscribers on one channel, E events of
 // about 100 bytes published as fast as the server accepts them; the figure is
-// deliveries (S × E) per second, from the first publish to the last delivery.
+// deliveries (S × E) per second, from the first publish to the last delivery,
+// and the server's own cost: the time its event loop was busy (publishing,
+// framing, writing, GC) per delivery.
 //
 // The server runs on this thread, the subscribers on a worker thread, all on
 // 127.0.0.1. Run after `pnpm build`:
 //   node bench/server-fanout.mjs [--subscribers 1000] [--events 200] [--rounds 3]
-// TIDEWIRE_SERVER_MODULE overrides the module under test (default: the built dist).
+// TIDEWIRE_SERVER_MODULE overrides the module under test (default: the built
+// dist); several modules separated by commas are measured in interleaved rounds
+// (A, B, A, B, …), to compare a change with what it replaces.
 import { createServer, get } from 'node:http';
 import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
@@ -27,24 +31,34 @@ async function main() {
   const count = Math.min(Number(values.subscribers), 5000);
   const events = Math.min(Number(values.events), 10_000);
   const rounds = Math.min(Number(values.rounds), 10);
-  const modulePath =
+  const modulePaths = (
     process.env.TIDEWIRE_SERVER_MODULE ??
-    new URL('../packages/server/dist/index.js', import.meta.url).href;
-  const { createTidewireServer } = await import(modulePath);
+    new URL('../packages/server/dist/index.js', import.meta.url).href
+  ).split(',');
+  const modules = [];
+  for (const path of modulePaths) modules.push({ path, ...(await import(path)) });
 
   console.log(`fan-out: ${count} subscribers × ${events} events of ~100 bytes, ${rounds} rounds`);
   for (const transport of ['sse', 'websocket']) {
-    const rates = [];
+    const rates = modules.map(() => []);
     for (let round = 0; round < rounds; round++) {
-      rates.push(await trial(createTidewireServer, transport, count, events));
+      for (const [i, m] of modules.entries()) {
+        rates[i].push(await trial(m.createTidewireServer, transport, count, events));
+      }
     }
-    rates.sort((a, b) => a.rate - b.rate);
-    const median = rates[Math.floor(rates.length / 2)];
-    console.log(
-      `${transport.padEnd(9)} ${Math.round(median.rate).toLocaleString('en-US')} deliveries/s ` +
-        `(rounds: ${rates.map((r) => Math.round(r.rate)).join(', ')}; ` +
-        `publish loop ${median.publishMs.toFixed(1)} ms, last delivery after ${median.totalMs.toFixed(1)} ms)`,
-    );
+    for (const [i, m] of modules.entries()) {
+      const mid = (key) => {
+        const sorted = rates[i].map((r) => r[key]).sort((a, b) => a - b);
+        return sorted[Math.floor(sorted.length / 2)];
+      };
+      const label = modules.length > 1 ? ` [${m.path.split('/').slice(-2).join('/')}]` : '';
+      console.log(
+        `${transport.padEnd(9)} ${Math.round(mid('rate')).toLocaleString('en-US')} deliveries/s, ` +
+          `server busy ${mid('busyUsPerDelivery').toFixed(2)} µs per delivery ` +
+          `(median of rounds: ${rates[i].map((r) => Math.round(r.rate)).join(', ')}; ` +
+          `publish loop ${mid('publishMs').toFixed(1)} ms, last delivery after ${mid('totalMs').toFixed(1)} ms)${label}`,
+      );
+    }
   }
 }
 
@@ -96,12 +110,20 @@ async function trial(createTidewireServer, transport, count, events) {
   try {
     await next('ready');
     const data = { text: 'x'.repeat(80) };
+    const elu = performance.eventLoopUtilization();
     const start = performance.now();
     for (let i = 0; i < events; i++) tw.publish('bench', { i, ...data });
     const publishMs = performance.now() - start;
     const done = await next('done');
+    // Busy time of this thread (the server's) from the first publish to the last delivery.
+    const busyMs = performance.eventLoopUtilization(elu).active;
     const totalMs = done.at - (performance.timeOrigin + start);
-    return { rate: (count * events) / (totalMs / 1000), publishMs, totalMs };
+    return {
+      rate: (count * events) / (totalMs / 1000),
+      busyUsPerDelivery: (busyMs * 1000) / (count * events),
+      publishMs,
+      totalMs,
+    };
   } finally {
     await worker.terminate();
     await tw.close();
