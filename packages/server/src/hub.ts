@@ -1,5 +1,6 @@
 import type { Logger } from './logger.js';
 import type { HistoryEntry, HistoryStore, NewEvent } from './store/history-store.js';
+import { textFrame } from './websocket-frames.js';
 
 /**
  * One event on its way out, with each wire form encoded at most once however
@@ -7,17 +8,17 @@ import type { HistoryEntry, HistoryStore, NewEvent } from './store/history-store
  */
 export class OutgoingEvent {
   readonly entry: HistoryEntry;
-  #json: Buffer | undefined;
+  #ws: Buffer | undefined;
   #sse: Buffer | undefined;
 
   constructor(entry: HistoryEntry) {
     this.entry = entry;
   }
 
-  /** The `event` frame as a WebSocket text payload. */
-  get json(): Buffer {
-    this.#json ??= Buffer.from(this.entry.frame);
-    return this.#json;
+  /** The `event` frame as a complete WebSocket text frame, header included. */
+  get ws(): Buffer {
+    this.#ws ??= textFrame(this.entry.frame);
+    return this.#ws;
   }
 
   /** The `id:` + `data:` block of the SSE stream. */

@@ -7,6 +7,7 @@ import { type HttpFailure, sendFailure, unauthorizedHeaders } from './http-respo
 import { OutgoingEvent, type Subscriber } from './hub.js';
 import { isValidChannel } from './limits.js';
 import type { HistoryEntry } from './store/history-store.js';
+import { TickBatch } from './tick-batch.js';
 import { scheduleAt } from './timers.js';
 
 /** A channel of the stream and the position it resumes from. */
@@ -130,11 +131,16 @@ function openStream<P>(
   // the first drain, so that a long resume is not mistaken for a slow consumer.
   let budget = limit;
 
+  // The blocks of one tick go out as one write (one system call per stream and tick).
+  const batch = new TickBatch((chunk) => {
+    if (!res.destroyed && !res.writableEnded) res.write(chunk);
+  });
   const write = (chunk: Buffer | string): void => {
     if (!open || stalled) return;
-    res.write(chunk);
-    if (res.writableLength > budget) {
-      options.logger.warn('slow SSE consumer dropped', { buffered: res.writableLength });
+    batch.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    const buffered = res.writableLength + batch.bytes;
+    if (buffered > budget) {
+      options.logger.warn('slow SSE consumer dropped', { buffered });
       end('abort');
     }
   };
@@ -148,8 +154,13 @@ function openStream<P>(
   const end = (mode: EndMode): void => {
     if (!open) return;
     cleanup();
-    if (mode === 'abort') res.destroy();
-    else res.end();
+    if (mode === 'abort') {
+      batch.discard();
+      res.destroy();
+    } else {
+      batch.flush();
+      res.end();
+    }
   };
   const expire = (): void => {
     write(frame({ type: 'error', code: 'token_expired', message: 'the credential expired' }));
@@ -205,9 +216,8 @@ function openStream<P>(
   res.once('drain', () => {
     budget = limit;
   });
-  res.cork();
   for (const chunk of chunks) write(chunk);
-  res.uncork();
+  batch.flush();
 
   const heartbeat = timers.setInterval(() => write(PING), options.heartbeatMs);
   disposers.push(() => timers.clearInterval(heartbeat));

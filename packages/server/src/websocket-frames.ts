@@ -72,3 +72,27 @@ function fail(
 ): ParsedClientFrame {
   return { ok: false, code, message, extra: ref === undefined ? {} : { ref } };
 }
+
+/**
+ * `text` as one complete, unmasked, final WebSocket text frame (RFC 6455 §5.2):
+ * header and UTF-8 payload in one buffer, encoded once and written as is to
+ * every subscriber's socket.
+ */
+export function textFrame(text: string): Buffer {
+  const length = Buffer.byteLength(text);
+  const header = length < 126 ? 2 : length < 65536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(header + length);
+  frame[0] = 0x81; // FIN + opcode 1 (text)
+  if (header === 2) {
+    frame[1] = length;
+  } else if (header === 4) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
+    frame.writeUInt32BE(length >>> 0, 6);
+  }
+  frame.write(text, header, 'utf8');
+  return frame;
+}

@@ -12,8 +12,9 @@ import type { EndMode } from './connections.js';
 import type { ServerContext } from './context.js';
 import { OutgoingEvent, type Subscriber } from './hub.js';
 import { createTokenBucket, isValidChannel, isValidEventType, serializeData } from './limits.js';
+import { TickBatch } from './tick-batch.js';
 import { scheduleAt, type TimerHandle } from './timers.js';
-import { parseClientFrame } from './websocket-frames.js';
+import { parseClientFrame, textFrame } from './websocket-frames.js';
 
 /** A WebSocket's authentication state. */
 type WsState<P> =
@@ -28,13 +29,16 @@ const CLOSE_GRACE_MS = 1000;
  * connection counts as flooding (close 4429): subscribing to every allowed channel at once is fine.
  */
 const PENDING_FRAMES_SLACK = 256;
-const PING_FRAME = '{"type":"ping"}';
+const PING_FRAME = textFrame('{"type":"ping"}');
 
 /**
  * Runs the protocol on one accepted WebSocket. `socket` is the upgraded TCP socket
- * under `ws`: frames sent in one tick are corked into one write, as Node's HTTP
- * responses do, so that a burst of published events costs one system call per
- * connection instead of one per event.
+ * under `ws`. Every data frame is built whole (header and payload, see
+ * `textFrame`; an event's once for all its subscribers) and the frames of one
+ * tick are written to `socket` as one buffer, so that a burst of published events
+ * costs each connection an array push per event and one write per tick. `ws`
+ * itself only sends pings and the close frame; it never has data of its own
+ * queued (no compression), so both kinds of write reach the socket in order.
  */
 export function serveWebSocket<P>(
   ctx: ServerContext<P>,
@@ -65,25 +69,21 @@ export function serveWebSocket<P>(
   // A function, so that the check after an await is not narrowed away by TypeScript.
   const isClosed = (): boolean => state.status === 'closed';
 
-  let corked = false;
-  const uncork = (): void => {
-    corked = false;
-    socket.uncork();
-  };
-  const send = (data: string | Buffer): void => {
+  // Written only while open: never after the close frame.
+  const batch = new TickBatch((chunk) => {
+    if (ws.readyState === WebSocket.OPEN) socket.write(chunk);
+  });
+  /** Queues a complete text frame (see `textFrame`) for the end of the tick. */
+  const send = (frame: Buffer): void => {
     if (stalled || state.status === 'closed' || ws.readyState !== WebSocket.OPEN) return;
-    if (!corked) {
-      corked = true;
-      socket.cork();
-      process.nextTick(uncork);
-    }
-    ws.send(data, { binary: false });
-    if (ws.bufferedAmount > limits.sendBufferBytes + replayAllowance) {
-      logger.warn('slow WebSocket consumer dropped', { buffered: ws.bufferedAmount });
-      closeWith(CloseCode.SlowConsumer, 'slow consumer');
+    batch.push(frame);
+    const buffered = ws.bufferedAmount + batch.bytes;
+    if (buffered > limits.sendBufferBytes + replayAllowance) {
+      logger.warn('slow WebSocket consumer dropped', { buffered });
+      closeWith(CloseCode.SlowConsumer, 'slow consumer', false);
     }
   };
-  const sendFrame = (frame: ServerFrame): void => send(JSON.stringify(frame));
+  const sendFrame = (frame: ServerFrame): void => send(textFrame(JSON.stringify(frame)));
   const sendError = (
     code: ErrorCode,
     message: string,
@@ -96,12 +96,17 @@ export function serveWebSocket<P>(
     replays.clear();
     replayAllowance = 0;
   };
-  /** Stops delivering at once; the socket itself goes when the handshake ends or the grace runs out. */
-  const closeWith = (code: number, reason: string): void => {
+  /**
+   * Stops delivering at once; the socket itself goes when the handshake ends or the grace runs out.
+   * What this tick already sent goes out ahead of the close frame, unless `flush` is false.
+   */
+  const closeWith = (code: number, reason: string, flush = true): void => {
     if (state.status === 'closed') return;
     state = { status: 'closed' };
     leaveAll();
     disposeExpiry();
+    if (flush) batch.flush();
+    else batch.discard();
     ws.close(code, reason);
     closeTimer = timers.setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
   };
@@ -256,12 +261,12 @@ export function serveWebSocket<P>(
 
     // From here to the end nothing awaits: the replay and joining the live fan-out are one step.
     const replay = since === undefined ? undefined : hub.store.read(channel, since);
-    const subscriber: Subscriber = { deliver: (event) => send(event.json) };
+    const subscriber: Subscriber = { deliver: (event) => send(event.ws) };
     subscriptions.set(channel, hub.join(channel, subscriber));
     sendFrame({ type: 'subscribed', channel, position: hub.store.position() });
     if (replay === undefined) return;
     if (replay.gap !== undefined) sendFrame({ type: 'gap', channel, reason: replay.gap });
-    const chunks = replay.entries.map((entry) => new OutgoingEvent(entry).json);
+    const chunks = replay.entries.map((entry) => new OutgoingEvent(entry).ws);
     // A channel asked again replaces its allowance: re-subscribing cannot grow the buffer without bound.
     allowReplay(
       channel,

@@ -237,6 +237,18 @@ describe.each<Transport>(['sse', 'websocket'])('%s transport', (transport) => {
     expect(server.http.listening).toBe(false);
   });
 
+  it('should deliver what was published in the same tick as a graceful close, in order', async () => {
+    const server = await startServer();
+    const sub = await subscribe(transport, server, [{ channel: 'a' }]);
+    for (let n = 1; n <= 50; n++) server.tw.publish('a', { n });
+    const closed = server.tw.close();
+    await sub.ended;
+    await closed;
+    expect(sub.events().map((e) => (e.data as { n: number }).n)).toEqual(
+      Array.from({ length: 50 }, (_, i) => i + 1),
+    );
+  });
+
   it('should drop every connection on disconnectAll and accept new ones', async () => {
     const server = await startServer();
     const sub = await subscribe(transport, server, [{ channel: 'a' }]);
