@@ -9,11 +9,12 @@ export function parseFrame(text: unknown): ServerFrame | undefined {
   try {
     const f = JSON.parse(text as string);
     const t = f?.type;
+    // Events first, and no string built per frame: this runs once per event.
     if (
-      ' welcome ping refresh ack error '.includes(` ${t} `) ||
-      (' subscribed gap event '.includes(` ${t} `) &&
-        typeof f.channel === 'string' &&
-        (t !== 'event' || typeof f.id === 'string'))
+      t === 'event'
+        ? typeof f.channel === 'string' && typeof f.id === 'string'
+        : /^(welcome|ping|refresh|ack|error)$/.test(t) ||
+          (/^(subscribed|gap)$/.test(t) && typeof f.channel === 'string')
     ) {
       f.event ??= 'message';
       return f;

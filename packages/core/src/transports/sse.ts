@@ -112,10 +112,14 @@ export function openSse(request: SseRequest, handlers: SseHandlers): () => void 
     controller.abort();
     reader?.cancel().catch(noop);
   };
-  const emit = (call: () => void): void => {
+  // A handler by name, so no closure is made per message.
+  const emit = <K extends 'onOpen' | 'onMessage' | 'onRetry' | 'onActivity'>(
+    k: K,
+    arg?: Parameters<SseHandlers[K]>[0],
+  ): void => {
     if (closed) return;
     try {
-      call();
+      handlers[k](arg as never);
     } catch {
       // Handler errors are the caller's: see SseHandlers.
     }
@@ -135,8 +139,9 @@ export function openSse(request: SseRequest, handlers: SseHandlers): () => void 
   // The event-stream interpretation state (HTML Standard, 9.2.6).
   let id = lastEventId;
   let idBuffer = id;
-  let type = '';
-  let data = '';
+  let type: string | undefined;
+  // The data buffer without its final "\n"; undefined while it is empty.
+  let data: string | undefined;
   let partial = '';
   let skipLf = false;
   let size = 0;
@@ -146,11 +151,9 @@ export function openSse(request: SseRequest, handlers: SseHandlers): () => void 
     if (!text) {
       id = idBuffer;
       size = 0;
-      if (data) {
-        const message = { event: type || 'message', data: data.slice(0, -1), lastEventId: id };
-        emit(() => handlers.onMessage(message));
-      }
-      data = type = '';
+      if (data !== undefined)
+        emit('onMessage', { event: type || 'message', data, lastEventId: id });
+      data = type = undefined;
       return;
     }
     if (text[0] === ':') return;
@@ -159,11 +162,11 @@ export function openSse(request: SseRequest, handlers: SseHandlers): () => void 
     const field = colon < 0 ? text : text.slice(0, colon);
     let value = colon < 0 ? '' : text.slice(colon + 1);
     if (value[0] === ' ') value = value.slice(1);
-    if (field === 'data') data += `${value}\n`;
+    if (field === 'data') data = data === undefined ? value : `${data}\n${value}`;
     else if (field === 'event') type = value;
     else if (field === 'id') {
       if (!value.includes('\0')) idBuffer = value;
-    } else if (field === 'retry' && /^\d+$/.test(value)) emit(() => handlers.onRetry(+value));
+    } else if (field === 'retry' && /^\d+$/.test(value)) emit('onRetry', +value);
   };
 
   /** Feeds one chunk; false when the current block grew past the limit. */
@@ -174,7 +177,9 @@ export function openSse(request: SseRequest, handlers: SseHandlers): () => void 
       if (skipLf && text[0] === '\n') text = text.slice(1);
       skipLf = text.endsWith('\r');
     }
-    const lines = (partial + text).split(/\r\n?|\n/);
+    text = partial + text;
+    // Splitting on a string is much cheaper than on the regular expression; CR is rare.
+    const lines = text.split(text.includes('\r') ? /\r\n?|\n/ : '\n');
     partial = lines.pop() ?? '';
     for (const l of lines) {
       line(l);
@@ -217,11 +222,11 @@ export function openSse(request: SseRequest, handlers: SseHandlers): () => void 
       if (!/^\s*text\/event-stream\s*(;|$)/i.test(type)) {
         return end({ kind: 'content-type', contentType: type });
       }
-      emit(() => handlers.onOpen());
+      emit('onOpen');
       while (reader && !closed) {
         const { done, value } = await reader.read();
         if (done || closed) break;
-        emit(() => handlers.onActivity());
+        emit('onActivity');
         if (!closed && !feed(value)) return end({ kind: 'too-large', limit: maxMessageBytes });
       }
       end({ kind: 'eof' });
