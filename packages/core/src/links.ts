@@ -7,7 +7,7 @@ import {
   type Sink,
 } from './connection';
 import { type Environment, resolveEnvironment } from './environment';
-import { ConnectionError, closeError, httpError, type TidewireError } from './errors';
+import { ConnectionError, httpError, type TidewireError } from './errors';
 import { createTokenSource, type GetToken, type TokenSource } from './token';
 import { openSse, type SseEnd, type SseMessage } from './transports/sse';
 import { openWebSocket, type WebSocketConstructor } from './transports/websocket';
@@ -133,14 +133,7 @@ export function createBase(o: TransportOptions): Base {
         {
           onOpen: () => onOpen(link.send, token, sink),
           onMessage: (data) => onMessage(data, sink),
-          onEnd: (end) =>
-            sink.end(
-              end.kind === 'close'
-                ? closeError(end.code)
-                : new ConnectionError(end.kind === 'error' ? 'network' : 'too_large', {
-                    cause: (end as { error?: unknown }).error,
-                  }),
-            ),
+          onEnd: sink.end,
         },
       );
       return link;

@@ -134,7 +134,6 @@ export function openSse(request: SseRequest, handlers: SseHandlers): () => void 
     }
   };
 
-  const encoder = new TextEncoder();
   const decoder = new TextDecoder();
   // The event-stream interpretation state (HTML Standard, 9.2.6).
   let id = lastEventId;
@@ -196,9 +195,7 @@ export function openSse(request: SseRequest, handlers: SseHandlers): () => void 
       };
       if (lastEventId) {
         // A header value is a byte string: send the id's UTF-8 bytes, as EventSource does.
-        let bytes = '';
-        for (const byte of encoder.encode(lastEventId)) bytes += String.fromCharCode(byte);
-        sent['last-event-id'] = bytes;
+        sent['last-event-id'] = unescape(encodeURIComponent(lastEventId));
       }
       // `cache: 'no-store'` rather than a Cache-Control header, which is not CORS-safelisted and
       // would make every cross-origin stream need that header allowed in the preflight.

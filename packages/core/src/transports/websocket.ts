@@ -1,3 +1,5 @@
+import { ConnectionError, closeError, type TidewireError } from '../errors';
+
 /** The members of a WebSocket that Tidewire uses: the browser's, or `ws` in Node. */
 export interface WebSocketLike {
   readonly readyState: number;
@@ -12,15 +14,6 @@ export type WebSocketConstructor = new (
   protocols?: string | string[],
 ) => WebSocketLike;
 
-/** Why a socket ended. */
-export type WsEnd =
-  /** The socket closed (1006 when it failed or could not be opened). */
-  | { kind: 'close'; code: number; reason: string }
-  /** The constructor threw (bad URL, blocked port). */
-  | { kind: 'error'; error: unknown }
-  /** One message exceeded `maxMessageBytes`; the socket was closed. */
-  | { kind: 'too-large'; limit: number };
-
 /** What {@link openWebSocket} opens. */
 export interface WsRequest {
   url: string;
@@ -34,8 +27,11 @@ export interface WsRequest {
 export interface WsHandlers {
   onOpen(): void;
   onMessage(data: unknown): void;
-  /** Exactly once, unless the caller closed first. */
-  onEnd(end: WsEnd): void;
+  /**
+   * Exactly once, unless the caller closed first: the close as its error (`network` for 1006, or
+   * when the constructor threw), or `too_large` for a message over `maxMessageBytes`.
+   */
+  onEnd(error: TidewireError): void;
 }
 
 /** An open socket: `send` drops data unless the socket is open; `close` is idempotent. */
@@ -55,10 +51,10 @@ export function openWebSocket(request: WsRequest, handlers: WsHandlers): WsLink 
       socket?.close();
     } catch {}
   };
-  const finish = (end: WsEnd) => {
+  const finish = (error: TidewireError) => {
     if (done) return;
     close();
-    handlers.onEnd(end);
+    handlers.onEnd(error);
   };
   try {
     const ws = new request.WebSocket(request.url, request.protocols);
@@ -66,16 +62,14 @@ export function openWebSocket(request: WsRequest, handlers: WsHandlers): WsLink 
     ws.addEventListener('open', () => done || handlers.onOpen());
     ws.addEventListener('message', ({ data }: { data: unknown }) => {
       if (done) return;
-      if (typeof data === 'string' && data.length > limit) finish({ kind: 'too-large', limit });
+      if (typeof data === 'string' && data.length > limit) finish(new ConnectionError('too_large'));
       else handlers.onMessage(data);
     });
-    ws.addEventListener('close', ({ code, reason }: { code: number; reason: string }) =>
-      finish({ kind: 'close', code, reason }),
-    );
+    ws.addEventListener('close', ({ code }: { code: number }) => finish(closeError(code)));
     // Failures are reported by the close event that follows; listening keeps Node's `ws` quiet.
     ws.addEventListener('error', () => {});
   } catch (error) {
-    Promise.resolve().then(() => finish({ kind: 'error', error }));
+    Promise.resolve().then(() => finish(new ConnectionError('network', { cause: error })));
   }
   return {
     send(data) {
