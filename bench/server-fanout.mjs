@@ -1,8 +1,10 @@
 // Fan-out throughput of @tidewire/server: S subscribers on one channel, E events of
 // about 100 bytes published as fast as the server accepts them; the figure is
 // deliveries (S × E) per second, from the first publish to the last delivery,
-// and the server's own cost: the time its event loop was busy (publishing,
-// framing, writing, GC) per delivery.
+// and the server's own cost per delivery: the time its event loop was busy
+// (publishing, framing, writing, GC) until the last delivery, and the time
+// from the first publish until every event was written to the sockets (the
+// publishes and the end-of-tick writes, before the next macrotask).
 //
 // The server runs on this thread, the subscribers on a worker thread, all on
 // 127.0.0.1. Run after `pnpm build`:
@@ -54,7 +56,8 @@ async function main() {
       const label = modules.length > 1 ? ` [${m.path.split('/').slice(-2).join('/')}]` : '';
       console.log(
         `${transport.padEnd(9)} ${Math.round(mid('rate')).toLocaleString('en-US')} deliveries/s, ` +
-          `server busy ${mid('busyUsPerDelivery').toFixed(2)} µs per delivery ` +
+          `server busy ${mid('busyUsPerDelivery').toFixed(2)} µs per delivery, ` +
+          `published and written to the sockets in ${mid('handoffUsPerDelivery').toFixed(2)} µs per delivery ` +
           `(median of rounds: ${rates[i].map((r) => Math.round(r.rate)).join(', ')}; ` +
           `publish loop ${mid('publishMs').toFixed(1)} ms, last delivery after ${mid('totalMs').toFixed(1)} ms)${label}`,
       );
@@ -114,6 +117,9 @@ async function trial(createTidewireServer, transport, count, events) {
     const start = performance.now();
     for (let i = 0; i < events; i++) tw.publish('bench', { i, ...data });
     const publishMs = performance.now() - start;
+    // Until the next macrotask: the publishes plus the end-of-tick writes to every socket.
+    await new Promise(setImmediate);
+    const handoffMs = performance.now() - start;
     const done = await next('done');
     // Busy time of this thread (the server's) from the first publish to the last delivery.
     const busyMs = performance.eventLoopUtilization(elu).active;
@@ -122,6 +128,7 @@ async function trial(createTidewireServer, transport, count, events) {
       rate: (count * events) / (totalMs / 1000),
       busyUsPerDelivery: (busyMs * 1000) / (count * events),
       publishMs,
+      handoffUsPerDelivery: (handoffMs * 1000) / (count * events),
       totalMs,
     };
   } finally {
