@@ -1,13 +1,35 @@
 import { CHANNEL_PATTERN } from '@tidewire/core/protocol';
 
+/**
+ * Names already found valid: publishers repeat the same few channels and types, and a
+ * set lookup is cheaper than the pattern. Bounded, so that one-off names cannot grow it.
+ */
+const validNames = new Set<string>();
+const VALID_NAMES_KEPT = 4096;
+
+function matchesPattern(name: string): boolean {
+  if (validNames.has(name)) return true;
+  if (!CHANNEL_PATTERN.test(name)) return false;
+  if (validNames.size >= VALID_NAMES_KEPT) validNames.clear();
+  validNames.add(name);
+  return true;
+}
+
 /** True when `name` is a valid channel name. */
 export function isValidChannel(name: unknown): name is string {
-  return typeof name === 'string' && CHANNEL_PATTERN.test(name);
+  return typeof name === 'string' && matchesPattern(name);
 }
 
 /** True when `type` is a valid application event type. */
 export function isValidEventType(type: unknown): type is string {
-  return typeof type === 'string' && type.length <= 64 && CHANNEL_PATTERN.test(type);
+  return typeof type === 'string' && type.length <= 64 && matchesPattern(type);
+}
+
+/** True when `json` takes more than `max` bytes in UTF-8; counts them only when it could. */
+export function exceedsBytes(json: string, max: number): boolean {
+  // A UTF-16 code unit is at most 3 bytes in UTF-8 (a surrogate pair, 2 units, is 4).
+  if (json.length * 3 <= max) return false;
+  return json.length > max || Buffer.byteLength(json) > max;
 }
 
 /** A token bucket: `take()` is false once the burst is spent, until tokens refill. */

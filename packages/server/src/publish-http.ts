@@ -6,6 +6,7 @@ import type { ServerContext } from './context.js';
 import { type HttpFailure, sendFailure, sendJson, unauthorizedHeaders } from './http-response.js';
 import {
   createTokenBucket,
+  exceedsBytes,
   isValidChannel,
   isValidEventType,
   serializeData,
@@ -110,7 +111,7 @@ export async function handlePublish<P>(
     return fail({ status: 403, code: 'forbidden', message: 'not allowed to publish' });
   }
   const dataJson = serializeData(data) as string;
-  if (Buffer.byteLength(dataJson) > options.limits.maxDataBytes) return tooLarge(res, headers);
+  if (exceedsBytes(dataJson, options.limits.maxDataBytes)) return tooLarge(res, headers);
   if (ctx.isClosing()) {
     return fail({ status: 503, code: 'shutting_down', message: 'the server is closing' });
   }

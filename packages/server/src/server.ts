@@ -7,7 +7,7 @@ import type { ServerContext } from './context.js';
 import { checkOrigin, corsHeaders, preflightHeaders } from './cors.js';
 import { type HttpFailure, rejectUpgrade, sendFailure } from './http-response.js';
 import { createHub } from './hub.js';
-import { isValidChannel, isValidEventType, serializeData } from './limits.js';
+import { exceedsBytes, isValidChannel, isValidEventType, serializeData } from './limits.js';
 import { resolveOptions, type TidewireServerOptions } from './options.js';
 import { PublishError } from './publish-error.js';
 import { type BucketsBySocket, handlePublish } from './publish-http.js';
@@ -254,7 +254,7 @@ export function createTidewireServer<P = unknown>(
       if (!isValidEventType(type)) throw new PublishError('bad_request', 'invalid event type');
       const dataJson = serializeData(data);
       if (dataJson === undefined) throw new PublishError('bad_request', 'data has no JSON form');
-      if (Buffer.byteLength(dataJson) > limits.maxDataBytes) {
+      if (exceedsBytes(dataJson, limits.maxDataBytes)) {
         throw new PublishError('too_large', 'data is too large');
       }
       if (isClosing) throw new PublishError('shutting_down', 'the server is closing');

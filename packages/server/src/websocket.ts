@@ -11,7 +11,13 @@ import { runAuthenticate, runAuthorize } from './auth.js';
 import type { EndMode } from './connections.js';
 import type { ServerContext } from './context.js';
 import { OutgoingEvent, type Subscriber } from './hub.js';
-import { createTokenBucket, isValidChannel, isValidEventType, serializeData } from './limits.js';
+import {
+  createTokenBucket,
+  exceedsBytes,
+  isValidChannel,
+  isValidEventType,
+  serializeData,
+} from './limits.js';
 import { TickBatch } from './tick-batch.js';
 import { scheduleAt, type TimerHandle } from './timers.js';
 import { parseClientFrame, textFrame } from './websocket-frames.js';
@@ -291,7 +297,7 @@ export function serveWebSocket<P>(
     if (isClosed()) return;
     if (!allowed) return sendError('forbidden', 'not allowed to publish', { ref });
     const dataJson = serializeData(data) as string;
-    if (Buffer.byteLength(dataJson) > limits.maxDataBytes) {
+    if (exceedsBytes(dataJson, limits.maxDataBytes)) {
       return sendError('too_large', 'data is too large', { ref });
     }
     if (ctx.isClosing()) return sendError('shutting_down', 'the server is closing', { ref });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   createTokenBucket,
+  exceedsBytes,
   isValidChannel,
   isValidEventType,
   serializeData,
@@ -42,5 +43,24 @@ describe('limits', () => {
     for (const value of [undefined, () => 1, 1n, cycle])
       expect(serializeData(value)).toBeUndefined();
     expect(serializeData({ a: [1, null] })).toBe('{"a":[1,null]}');
+  });
+
+  it('should count UTF-8 bytes against a limit, skipping the count when it cannot matter', () => {
+    expect(exceedsBytes('x'.repeat(10), 30)).toBe(false);
+    expect(exceedsBytes('x'.repeat(30), 30)).toBe(false);
+    expect(exceedsBytes('x'.repeat(31), 30)).toBe(true);
+    // 10 characters, 30 bytes: at the limit, then one byte over it.
+    expect(exceedsBytes('€'.repeat(10), 30)).toBe(false);
+    expect(exceedsBytes(`${'€'.repeat(10)}x`, 30)).toBe(true);
+    // A surrogate pair is 2 units and 4 bytes.
+    expect(exceedsBytes('😀'.repeat(8), 32)).toBe(false);
+    expect(exceedsBytes('😀'.repeat(8), 31)).toBe(true);
+  });
+
+  it('should keep refusing an invalid name after accepting valid ones', () => {
+    for (let i = 0; i < 5000; i++) expect(isValidChannel(`c${i}`)).toBe(true);
+    expect(isValidChannel('bad name')).toBe(false);
+    expect(isValidEventType('x'.repeat(65))).toBe(false);
+    expect(isValidChannel('c1')).toBe(true);
   });
 });

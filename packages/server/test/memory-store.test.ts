@@ -85,4 +85,20 @@ describe('createMemoryStore', () => {
   it('should choose a different epoch for every store', () => {
     expect(createMemoryStore().epoch).not.toBe(createMemoryStore().epoch);
   });
+
+  it('should write any channel and event name as valid JSON in the frame', () => {
+    const store = createMemoryStore({ epoch: 'ep' });
+    for (const name of ['a"b', 'c\\d', 'é\n']) {
+      const entry = store.append({ channel: name, event: name, dataJson: '1' });
+      expect(JSON.parse(entry.frame)).toMatchObject({ channel: name, event: name, data: 1 });
+    }
+  });
+
+  it('should read the clock once per append', () => {
+    let reads = 0;
+    const store = createMemoryStore({ epoch: 'ep', now: () => ++reads });
+    add(store, 'a', 1);
+    add(store, 'a', 2);
+    expect(reads).toBe(2);
+  });
 });

@@ -44,18 +44,19 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): HistoryStor
   /** Highest `trimmedSeq` of a channel whose log was dropped once empty; new logs start there. */
   let droppedFloor = 0;
 
-  const trim = (channel: string, log: ChannelLog): void => {
-    const oldest = now() - maxAgeMs;
+  /** Drops what is too old at `time` or beyond `maxEvents`; false when the log went empty (and away). */
+  const trim = (channel: string, log: ChannelLog, time: number): boolean => {
+    const oldest = time - maxAgeMs;
     const { entries } = log;
     let head = log.head;
     const minHead = entries.length - maxEvents;
     while (head < entries.length && (head < minHead || entries[head]!.time < oldest)) head += 1;
-    if (head === log.head) return;
+    if (head === log.head) return true;
     log.trimmedSeq = entries[head - 1]!.seq;
     if (head === entries.length) {
       logs.delete(channel);
       droppedFloor = Math.max(droppedFloor, log.trimmedSeq);
-      return;
+      return false;
     }
     // Compact once the dead prefix is as long as the live part, so appends stay O(1) amortized.
     if (head * 2 >= entries.length) {
@@ -64,12 +65,25 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): HistoryStor
     } else {
       log.head = head;
     }
+    return true;
   };
 
   const logOf = (channel: string): ChannelLog | undefined => {
     const log = logs.get(channel);
-    if (log !== undefined) trim(channel, log);
-    return logs.get(channel);
+    return log !== undefined && trim(channel, log, now()) ? log : undefined;
+  };
+
+  // Channel names and event types repeat: quote each once (bounded, so that names
+  // that never come back cannot grow it for ever).
+  const quoted = new Map<string, string>();
+  const quote = (text: string): string => {
+    let json = quoted.get(text);
+    if (json === undefined) {
+      json = JSON.stringify(text);
+      if (quoted.size >= 4096) quoted.clear();
+      quoted.set(text, json);
+    }
+    return json;
   };
 
   return {
@@ -78,15 +92,19 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): HistoryStor
     append({ channel, event, dataJson }) {
       seq += 1;
       const id = `${epoch}-${seq}`;
-      const frame = `{"type":"event","channel":${JSON.stringify(channel)},"id":"${id}","event":${JSON.stringify(event)},"data":${dataJson}}`;
-      const entry: HistoryEntry = { seq, id, channel, event, frame, time: now() };
-      let log = logOf(channel);
+      const frame = `{"type":"event","channel":${quote(channel)},"id":"${id}","event":${quote(event)},"data":${dataJson}}`;
+      // One clock reading per append, for the entry and for trimming.
+      const time = now();
+      const entry: HistoryEntry = { seq, id, channel, event, frame, time };
+      let log = logs.get(channel);
+      if (log !== undefined && !trim(channel, log, time)) log = undefined;
       if (log === undefined) {
         log = { entries: [], head: 0, trimmedSeq: droppedFloor };
         logs.set(channel, log);
       }
       log.entries.push(entry);
-      trim(channel, log);
+      // Only the count can be exceeded now: everything older was trimmed just above.
+      if (log.entries.length - log.head > maxEvents) trim(channel, log, time);
       return entry;
     },
     read(channel, since): Replay {
