@@ -158,6 +158,27 @@ const sections = {
         ),
       ),
     ].join('\n'),
+  fanout: (s) =>
+    [
+      `**${int(s.options.subscribers)} subscribers of one channel, ${int(s.options.events)} events of ~100 bytes published at once**`,
+      '',
+      markdownTable(
+        [
+          'build',
+          'transport',
+          'deliveries/s (median)',
+          'server busy per delivery',
+          'published and written per delivery',
+        ],
+        s.rows.map((r) => [
+          r.build,
+          r.transport,
+          int(r.rate),
+          `${r.busyUsPerDelivery.toFixed(2)} µs`,
+          `${r.handoffUsPerDelivery.toFixed(2)} µs`,
+        ]),
+      ),
+    ].join('\n'),
   browser: (s) =>
     [
       '**Throughput in Chromium**',
@@ -187,6 +208,7 @@ const titles = {
   recovery: 'Recovery (Node)',
   footprint: 'Footprint',
   browser: 'In a real browser (Chromium)',
+  fanout: 'Server fan-out (@tidewire/server)',
 };
 
 /** A target's figure in its own unit: bytes, events, or a ratio. */

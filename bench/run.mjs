@@ -16,6 +16,7 @@ const benchmarks = {
   recovery: () => import('./recovery.mjs'),
   footprint: () => import('./footprint.mjs'),
   browser: () => import('./browser.mjs'),
+  fanout: () => import('./server-fanout.mjs'),
 };
 
 /** Short runs for a smoke check: each figure still comes from interleaved rounds. */
@@ -30,6 +31,7 @@ const quick = {
   },
   footprint: { rounds: 1 },
   browser: { rounds: 3, durationMs: 700 },
+  fanout: { rounds: 3 },
 };
 
 const { values, positionals } = parseArgs({

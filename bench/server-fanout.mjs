@@ -7,62 +7,106 @@
 // publishes and the end-of-tick writes, before the next macrotask).
 //
 // The server runs on this thread, the subscribers on a worker thread, all on
-// 127.0.0.1. Run after `pnpm build`:
-//   node bench/server-fanout.mjs [--subscribers 1000] [--events 200] [--rounds 3]
+// 127.0.0.1. Run after `pnpm build`, as part of the suite or alone:
+//   node bench/run.mjs fanout                (figures into bench/results.json)
+//   node bench/server-fanout.mjs [--subscribers 1000] [--events 200] [--rounds 5]
 // TIDEWIRE_SERVER_MODULE overrides the module under test (default: the built
-// dist); several modules separated by commas are measured in interleaved rounds
-// (A, B, A, B, …), to compare a change with what it replaces.
+// @tidewire/server): `label=path` or `path` entries separated by commas are
+// measured in interleaved rounds (A, B, A, B, …), to compare a change with
+// what it replaces.
 import { createServer, get } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import WebSocket from 'ws';
+import { int, median, printTable } from './lib/report.mjs';
+import { tidewireModule } from './lib/snapshot.mjs';
 
 const TIME_LIMIT_MS = 60_000;
 
-if (isMainThread) await main();
-else await subscribers(workerData);
+export const defaults = { subscribers: 1000, events: 200, rounds: 5 };
 
-async function main() {
-  const { values } = parseArgs({
-    options: {
-      subscribers: { type: 'string', default: '1000' },
-      events: { type: 'string', default: '200' },
-      rounds: { type: 'string', default: '3' },
-    },
+/**
+ * The builds under test: TIDEWIRE_SERVER_MODULE as `label=path` or `path`
+ * entries separated by commas, else the built @tidewire/server.
+ */
+function modulesUnderTest() {
+  const spec = process.env.TIDEWIRE_SERVER_MODULE;
+  if (!spec) return [{ label: 'current build', path: tidewireModule('server') }];
+  return spec.split(',').map((entry) => {
+    const at = entry.indexOf('=');
+    return at === -1
+      ? { label: entry.split('/').slice(-2).join('/'), path: entry }
+      : { label: entry.slice(0, at), path: entry.slice(at + 1) };
   });
-  const count = Math.min(Number(values.subscribers), 5000);
-  const events = Math.min(Number(values.events), 10_000);
-  const rounds = Math.min(Number(values.rounds), 10);
-  const modulePaths = (
-    process.env.TIDEWIRE_SERVER_MODULE ??
-    new URL('../packages/server/dist/index.js', import.meta.url).href
-  ).split(',');
-  const modules = [];
-  for (const path of modulePaths) modules.push({ path, ...(await import(path)) });
+}
 
-  console.log(`fan-out: ${count} subscribers × ${events} events of ~100 bytes, ${rounds} rounds`);
+/** Interleaved rounds of every build, per transport; one row per build and transport. */
+export async function run(options = {}) {
+  const o = { ...defaults, ...options };
+  const count = Math.min(o.subscribers, 5000);
+  const events = Math.min(o.events, 10_000);
+  const modules = [];
+  for (const m of modulesUnderTest()) modules.push({ ...m, ...(await import(m.path)) });
+  const rows = [];
   for (const transport of ['sse', 'websocket']) {
-    const rates = modules.map(() => []);
-    for (let round = 0; round < rounds; round++) {
+    const results = modules.map(() => []);
+    for (let round = 0; round < o.rounds; round++) {
       for (const [i, m] of modules.entries()) {
-        rates[i].push(await trial(m.createTidewireServer, transport, count, events));
+        results[i].push(await trial(m.createTidewireServer, transport, count, events));
+        o.log?.(`  round ${round + 1}/${o.rounds} ${m.label} ${transport}`);
       }
     }
     for (const [i, m] of modules.entries()) {
-      const mid = (key) => {
-        const sorted = rates[i].map((r) => r[key]).sort((a, b) => a - b);
-        return sorted[Math.floor(sorted.length / 2)];
-      };
-      const label = modules.length > 1 ? ` [${m.path.split('/').slice(-2).join('/')}]` : '';
-      console.log(
-        `${transport.padEnd(9)} ${Math.round(mid('rate')).toLocaleString('en-US')} deliveries/s, ` +
-          `server busy ${mid('busyUsPerDelivery').toFixed(2)} µs per delivery, ` +
-          `published and written to the sockets in ${mid('handoffUsPerDelivery').toFixed(2)} µs per delivery ` +
-          `(median of rounds: ${rates[i].map((r) => Math.round(r.rate)).join(', ')}; ` +
-          `publish loop ${mid('publishMs').toFixed(1)} ms, last delivery after ${mid('totalMs').toFixed(1)} ms)${label}`,
-      );
+      const mid = (key) => median(results[i].map((r) => r[key]));
+      rows.push({
+        build: m.label,
+        transport,
+        rounds: results[i].length,
+        rate: mid('rate'),
+        busyUsPerDelivery: mid('busyUsPerDelivery'),
+        handoffUsPerDelivery: mid('handoffUsPerDelivery'),
+        publishMs: mid('publishMs'),
+        totalMs: mid('totalMs'),
+      });
     }
   }
+  printTable(
+    `Fan-out of @tidewire/server: ${count} subscribers × ${events} events of ~100 bytes (median of ${o.rounds} interleaved rounds)`,
+    [
+      'build',
+      'transport',
+      'deliveries/s',
+      'busy µs/delivery',
+      'written µs/delivery',
+      'publish loop',
+    ],
+    rows.map((r) => [
+      r.build,
+      r.transport,
+      int(r.rate),
+      r.busyUsPerDelivery.toFixed(2),
+      r.handoffUsPerDelivery.toFixed(2),
+      `${r.publishMs.toFixed(1)} ms`,
+    ]),
+  );
+  return { options: { ...o, subscribers: count, events, log: undefined }, rows };
+}
+
+if (!isMainThread) await subscribers(workerData);
+else if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({
+    options: {
+      subscribers: { type: 'string', default: String(defaults.subscribers) },
+      events: { type: 'string', default: String(defaults.events) },
+      rounds: { type: 'string', default: String(defaults.rounds) },
+    },
+  });
+  await run({
+    subscribers: Number(values.subscribers),
+    events: Number(values.events),
+    rounds: Math.min(Number(values.rounds), 10),
+  });
 }
 
 /** One round: start a server, connect the subscribers, publish, wait for every delivery. */
