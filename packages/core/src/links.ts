@@ -7,9 +7,9 @@ import {
   type Sink,
 } from './connection';
 import { type Environment, resolveEnvironment } from './environment';
-import { ConnectionError, httpError, type TidewireError } from './errors';
+import { ConnectionError } from './errors';
 import { createTokenSource, type GetToken, type TokenSource } from './token';
-import { openSse, type SseEnd, type SseMessage } from './transports/sse';
+import { openSse, type SseMessage } from './transports/sse';
 import { openWebSocket, type WebSocketConstructor } from './transports/websocket';
 
 /** Options shared by `createClient` and `openStream`. */
@@ -32,23 +32,6 @@ export interface TransportOptions {
   maxMessageBytes?: number;
   /** Timers, clock, online, visibility and session storage. @default the browser's, resolved lazily */
   environment?: Partial<Environment>;
-}
-
-/** Why an SSE stream ended, as an error, following the HTTP status rules of PROTOCOL.md. @internal */
-export function sseEndError(end: SseEnd): TidewireError {
-  return end.kind === 'status'
-    ? httpError(end.status, undefined, end.retryAfterMs)
-    : new ConnectionError(
-        (
-          {
-            eof: 'closed',
-            network: 'network',
-            'too-large': 'too_large',
-            'content-type': 'bad_content_type',
-          } as const
-        )[end.kind],
-        { cause: (end as { error?: unknown }).error },
-      );
 }
 
 /** The `Authorization` header for a token, if any. @internal */
@@ -118,7 +101,7 @@ export function createBase(o: TransportOptions): Base {
           onMessage: (m) => onMessage(m, sink),
           onRetry: sink.hint,
           onActivity: sink.activity,
-          onEnd: (end) => sink.end(sseEndError(end)),
+          onEnd: sink.end,
         },
       ),
     }),

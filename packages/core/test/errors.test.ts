@@ -10,7 +10,6 @@ import {
   TidewireError,
 } from '../src/errors';
 import { parseFrame } from '../src/frames';
-import { sseEndError } from '../src/links';
 
 describe('errors', () => {
   it('should decide fatal vs retryable in one table', () => {
@@ -46,16 +45,14 @@ describe('errors', () => {
     expect(closeError(1006)).toBeInstanceOf(ConnectionError);
   });
 
-  it('should map how an SSE stream ended', () => {
-    expect(sseEndError({ kind: 'eof' }).code).toBe('closed');
-    expect(sseEndError({ kind: 'content-type', contentType: 'text/html' }).code).toBe(
-      'bad_content_type',
-    );
-    expect(sseEndError({ kind: 'too-large', limit: 1 }).fatal).toBe(true);
-    expect(sseEndError({ kind: 'status', status: 500, retryAfterMs: 10 })).toMatchObject({
-      fatal: false,
-      retryAfter: 10,
-    });
+  it('should class how an SSE stream ends', () => {
+    // openSse ends with these codes (see transports/sse.test.ts): only a wrong content type and
+    // an oversized message are final.
+    expect(isFatal('closed')).toBe(false);
+    expect(isFatal('network')).toBe(false);
+    expect(isFatal('bad_content_type')).toBe(true);
+    expect(isFatal('too_large')).toBe(true);
+    expect(httpError(500, undefined, 10)).toMatchObject({ fatal: false, retryAfter: 10 });
   });
 
   it('should recognise its errors across copies by brand, with readable names', () => {

@@ -1,5 +1,6 @@
 import { vi } from 'vitest';
 import { type Environment, type EnvironmentSignal, resolveEnvironment } from '../src/environment';
+import type { TidewireError } from '../src/errors';
 
 /** An environment on vitest's fake timers with controllable online/visibility. */
 export function fakeEnvironment(overrides: Partial<Environment> = {}) {
@@ -26,3 +27,19 @@ export function fakeEnvironment(overrides: Partial<Environment> = {}) {
 }
 
 export const flush = () => vi.advanceTimersByTimeAsync(0);
+
+/** How an SSE stream ended, as tests compare it: the error's code and the facts it carries. */
+export interface SseEnd {
+  code: string;
+  status?: number | undefined;
+  retryAfter?: number | undefined;
+  cause?: unknown;
+}
+
+/** The {@link SseEnd} of the error `openSse` ended with. */
+export const sseEnd = (e: TidewireError): SseEnd => ({
+  code: e.code,
+  status: e.status,
+  retryAfter: e.retryAfter,
+  cause: e.cause,
+});

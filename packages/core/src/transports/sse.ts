@@ -8,6 +8,7 @@
  * size of the block being received is bounded while it arrives.
  * @module
  */
+import { ConnectionError, httpError, type TidewireError } from '../errors';
 import { parseRetryAfter } from './retry-after';
 
 /** One dispatched message, per the HTML Standard's event-stream interpretation rules. */
@@ -22,19 +23,6 @@ export interface SseMessage {
    */
   lastEventId: string;
 }
-
-/** Why a stream ended. */
-export type SseEnd =
-  /** The body ended cleanly (an unfinished last block is discarded). */
-  | { kind: 'eof' }
-  /** `fetch` rejected or the body errored. */
-  | { kind: 'network'; error: unknown }
-  /** Any status other than 200 (204 included), with `Retry-After` (seconds or HTTP date) in milliseconds. */
-  | { kind: 'status'; status: number; retryAfterMs: number | undefined }
-  /** Status 200 without a `text/event-stream` content type. */
-  | { kind: 'content-type'; contentType: string }
-  /** One message exceeded `maxMessageBytes`. */
-  | { kind: 'too-large'; limit: number };
 
 /** What {@link openSse} requests. */
 export interface SseRequest {
@@ -72,7 +60,7 @@ export interface SseHandlers {
   /** Any bytes arrived (comments and partial lines included): feeds heartbeat watchdogs. */
   onActivity(): void;
   /** Exactly once per stream, unless the caller closed it first (then never). Never throws into the caller. */
-  onEnd(end: SseEnd): void;
+  onEnd(error: TidewireError): void;
 }
 
 const noop = (): void => {};
@@ -124,7 +112,7 @@ export function openSse(request: SseRequest, handlers: SseHandlers): () => void 
       // Handler errors are the caller's: see SseHandlers.
     }
   };
-  const end = (reason: SseEnd): void => {
+  const end = (reason: TidewireError): void => {
     if (closed) return;
     close();
     try {
@@ -214,21 +202,21 @@ export function openSse(request: SseRequest, handlers: SseHandlers): () => void 
       const type = response.headers.get('content-type') ?? '';
       if (response.status !== 200) {
         const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-        return end({ kind: 'status', status: response.status, retryAfterMs });
+        return end(httpError(response.status, undefined, retryAfterMs));
       }
       if (!/^\s*text\/event-stream\s*(;|$)/i.test(type)) {
-        return end({ kind: 'content-type', contentType: type });
+        return end(new ConnectionError('bad_content_type', { cause: type }));
       }
       emit('onOpen');
       while (reader && !closed) {
         const { done, value } = await reader.read();
         if (done || closed) break;
         emit('onActivity');
-        if (!closed && !feed(value)) return end({ kind: 'too-large', limit: maxMessageBytes });
+        if (!closed && !feed(value)) return end(new ConnectionError('too_large'));
       }
-      end({ kind: 'eof' });
+      end(new ConnectionError('closed'));
     } catch (error) {
-      end({ kind: 'network', error });
+      end(new ConnectionError('network', { cause: error }));
     }
   };
   void run();

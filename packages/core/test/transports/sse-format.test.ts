@@ -3,7 +3,8 @@
 // some also run split in two at every byte boundary.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { openSse, type SseEnd, type SseMessage, type SseRequest } from '../../src/transports/sse';
+import { openSse, type SseMessage, type SseRequest } from '../../src/transports/sse';
+import { type SseEnd, sseEnd } from '../helpers';
 
 interface Outcome {
   opened: boolean;
@@ -45,7 +46,7 @@ function run(
         onMessage: (message) => messages.push(message),
         onRetry: (ms) => retries.push(ms),
         onActivity: () => {},
-        onEnd: (end) => resolve({ opened, messages, retries, end }),
+        onEnd: (error) => resolve({ opened, messages, retries, end: sseEnd(error) }),
       },
     );
   });
@@ -298,7 +299,7 @@ describe('openSse event-stream format', () => {
             opened: true,
             messages: test.messages,
             retries: test.retries ?? [],
-            end: { kind: 'eof' },
+            end: { code: 'closed' },
           });
         }
       });
@@ -343,14 +344,14 @@ describe('openSse event-stream format', () => {
       opened: false,
       messages: [],
       retries: [],
-      end: { kind: 'content-type', contentType: 'text/x-bogus' },
+      end: { code: 'bad_content_type', cause: 'text/x-bogus' },
     });
   });
 
   it('should end with content-type when the type is missing or only looks right', async () => {
     for (const contentType of ['', 'text/event-streams', 'text/plain; x=text/event-stream']) {
       const outcome = await run(() => ({ chunks: [encode('data: x\n\n')], contentType }));
-      expect(outcome.end).toEqual({ kind: 'content-type', contentType });
+      expect(outcome.end).toEqual({ code: 'bad_content_type', cause: contentType });
       expect(outcome.messages).toEqual([]);
     }
   });

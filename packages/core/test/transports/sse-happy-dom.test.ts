@@ -4,7 +4,8 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openSse, type SseEnd, type SseHandlers, type SseMessage } from '../../src/transports/sse';
+import { openSse, type SseHandlers, type SseMessage } from '../../src/transports/sse';
+import { type SseEnd, sseEnd } from '../helpers';
 
 let server: Server | undefined;
 const closers: Array<() => void> = [];
@@ -36,7 +37,7 @@ function recorder() {
     onMessage: (message) => messages.push(message),
     onRetry: () => {},
     onActivity: () => {},
-    onEnd: resolveEnd,
+    onEnd: (error) => resolveEnd(sseEnd(error)),
   };
   return { messages, ended, handlers };
 }
@@ -78,7 +79,7 @@ describe('openSse with happy-dom fetch', () => {
     open(`${url}/sse`, rec.handlers);
     await until(() => rec.messages.length === 1);
     res.end('data: two\n\n');
-    expect(await rec.ended).toEqual({ kind: 'eof' });
+    expect(await rec.ended).toEqual({ code: 'closed' });
     expect(rec.messages.map((m) => [m.data, m.lastEventId])).toEqual([
       ['one', 'e-1'],
       ['two', 'e-1'],

@@ -2,7 +2,8 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openSse, type SseEnd, type SseHandlers, type SseMessage } from '../../src/transports/sse';
+import { openSse, type SseHandlers, type SseMessage } from '../../src/transports/sse';
+import { type SseEnd, sseEnd } from '../helpers';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -31,7 +32,7 @@ function recorder() {
     onMessage: (message) => messages.push(message),
     onRetry: () => {},
     onActivity: () => {},
-    onEnd: resolveEnd,
+    onEnd: (error) => resolveEnd(sseEnd(error)),
   };
   return { messages, ended, handlers, opened: () => opened };
 }
@@ -96,7 +97,7 @@ describe('openSse against a Node http server', () => {
     await until(() => rec.messages.length === 2);
     expect(res.writableEnded).toBe(false);
     res.end();
-    expect(await rec.ended).toEqual({ kind: 'eof' });
+    expect(await rec.ended).toEqual({ code: 'closed' });
     expect(rec.messages).toEqual([
       { event: 'message', data: '{"n":1}', lastEventId: 'e-1' },
       { event: 'message', data: '{"n":2}', lastEventId: 'e-2' },
@@ -177,7 +178,7 @@ describe('openSse against a Node http server', () => {
     for (const [i, [status]] of answers.entries()) {
       const rec = recorder();
       open(`${url}/sse`, rec.handlers);
-      expect(await rec.ended).toEqual({ kind: 'status', status, retryAfterMs: expected[i] });
+      expect(await rec.ended).toMatchObject({ status, retryAfter: expected[i] });
       expect(rec.messages).toEqual([]);
       expect(rec.opened()).toBe(0);
     }
@@ -189,7 +190,7 @@ describe('openSse against a Node http server', () => {
     });
     const rec = recorder();
     open(`${url}/sse`, rec.handlers);
-    expect(await rec.ended).toEqual({ kind: 'content-type', contentType: 'text/html' });
+    expect(await rec.ended).toEqual({ code: 'bad_content_type', cause: 'text/html' });
     expect(rec.messages).toEqual([]);
   });
 
@@ -200,7 +201,7 @@ describe('openSse against a Node http server', () => {
     });
     const rec = recorder();
     open(`${url}/sse`, rec.handlers);
-    expect(await rec.ended).toEqual({ kind: 'eof' });
+    expect(await rec.ended).toEqual({ code: 'closed' });
     expect(rec.messages).toEqual([{ event: 'message', data: 'a', lastEventId: '' }]);
   });
 
@@ -215,7 +216,7 @@ describe('openSse against a Node http server', () => {
     open(`${url}/sse`, rec.handlers);
     await until(() => rec.messages.length === 1);
     res.socket?.destroy();
-    expect((await rec.ended).kind).toBe('network');
+    expect((await rec.ended).code).toBe('network');
   });
 
   it('should end with network when nothing listens', async () => {
@@ -225,6 +226,6 @@ describe('openSse against a Node http server', () => {
     server = undefined;
     const rec = recorder();
     open(`${url}/sse`, rec.handlers);
-    expect((await rec.ended).kind).toBe('network');
+    expect((await rec.ended).code).toBe('network');
   });
 });

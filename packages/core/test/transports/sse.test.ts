@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   openSse,
-  type SseEnd,
   type SseHandlers,
   type SseMessage,
   type SseRequest,
 } from '../../src/transports/sse';
+import { type SseEnd, sseEnd } from '../helpers';
 
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
 
@@ -47,7 +47,8 @@ function recorder() {
     onMessage: (message) => calls.push(['message', message]),
     onRetry: (ms) => calls.push(['retry', ms]),
     onActivity: () => calls.push(['activity']),
-    onEnd: (end) => {
+    onEnd: (error) => {
+      const end = sseEnd(error);
       calls.push(['end', end]);
       resolveEnd(end);
     },
@@ -158,7 +159,7 @@ describe('openSse responses', () => {
       ['message', { event: 'message', data: 'one', lastEventId: 'e-1' }],
     ]);
     live.end();
-    expect(await rec.ended).toEqual({ kind: 'eof' });
+    expect(await rec.ended).toEqual({ code: 'closed' });
     expect(rec.calls.filter((call) => call[0] === 'end')).toHaveLength(1);
   });
 
@@ -199,8 +200,8 @@ describe('openSse responses', () => {
     const { fetch } = fakeFetch(() => new Response(null, { headers: eventStream }));
     const rec = recorder();
     open({ fetch }, rec.handlers);
-    expect(await rec.ended).toEqual({ kind: 'eof' });
-    expect(rec.calls).toEqual([['open'], ['end', { kind: 'eof' }]]);
+    expect(await rec.ended).toEqual({ code: 'closed' });
+    expect(rec.calls).toEqual([['open'], ['end', { code: 'closed' }]]);
   });
 
   it('should report every status other than 200 without reading its body', async () => {
@@ -211,7 +212,7 @@ describe('openSse responses', () => {
       const { fetch } = fakeFetch(() => new Response(body, { status, headers: eventStream }));
       const rec = recorder();
       open({ fetch }, rec.handlers);
-      expect(await rec.ended).toEqual({ kind: 'status', status, retryAfterMs: undefined });
+      expect(await rec.ended).toMatchObject({ status, retryAfter: undefined });
       expect(rec.calls).toHaveLength(1);
       if (body) await vi.waitFor(() => expect(live.state.cancelled).toBe(true));
     }
@@ -233,8 +234,8 @@ describe('openSse responses', () => {
       const rec = recorder();
       open({ fetch }, rec.handlers);
       const end = await rec.ended;
-      expect(end.kind).toBe('status');
-      if (end.kind === 'status') check(end.retryAfterMs);
+      expect(end.status).toBe(503);
+      check(end.retryAfter);
     }
   });
 
@@ -247,7 +248,7 @@ describe('openSse responses', () => {
     for (const fetch of [rejecting.fetch, throwing]) {
       const rec = recorder();
       open({ fetch }, rec.handlers);
-      expect(await rec.ended).toEqual({ kind: 'network', error: failure });
+      expect(await rec.ended).toEqual({ code: 'network', cause: failure });
       expect(rec.calls).toHaveLength(1);
     }
   });
@@ -261,7 +262,7 @@ describe('openSse responses', () => {
     await vi.waitFor(() => expect(rec.data()).toEqual(['a']));
     const failure = new Error('connection reset');
     live.fail(failure);
-    expect(await rec.ended).toEqual({ kind: 'network', error: failure });
+    expect(await rec.ended).toEqual({ code: 'network', cause: failure });
     expect(rec.data()).toEqual(['a']);
   });
 });
@@ -362,7 +363,7 @@ describe('openSse message size limit', () => {
     open({ fetch, maxMessageBytes: 64 }, rec.handlers);
     live.push('data: ok\n\n');
     for (let i = 0; i < 8; i++) live.push('data: 0123456789\n');
-    expect(await rec.ended).toEqual({ kind: 'too-large', limit: 64 });
+    expect(await rec.ended).toEqual({ code: 'too_large' });
     expect(rec.data()).toEqual(['ok']);
     await vi.waitFor(() => expect(live.state.cancelled).toBe(true));
   });
@@ -371,10 +372,10 @@ describe('openSse message size limit', () => {
     // "data: " + 10 bytes + "\n" = 17 bytes; the empty line is not counted.
     const exact = 'data: 0123456789\n\n';
     for (const [body, expected] of [
-      [exact + exact, { data: ['0123456789', '0123456789'], end: { kind: 'eof' } }],
+      [exact + exact, { data: ['0123456789', '0123456789'], end: { code: 'closed' } }],
       [
         `${exact}data: 0123456789X\n\n${exact}`,
-        { data: ['0123456789'], end: { kind: 'too-large', limit: 17 } },
+        { data: ['0123456789'], end: { code: 'too_large' } },
       ],
     ] as const) {
       const { fetch } = fakeFetch(() => new Response(body, { headers: eventStream }));
@@ -387,16 +388,16 @@ describe('openSse message size limit', () => {
 
   it('should count the characters of every line of the block', async () => {
     // "event: e\n" (9) + "data: €\n" (8) = 17 characters.
-    for (const [limit, kind] of [
-      [17, 'eof'],
-      [16, 'too-large'],
+    for (const [limit, code] of [
+      [17, 'closed'],
+      [16, 'too_large'],
     ] as const) {
       const { fetch } = fakeFetch(
         () => new Response('event: e\ndata: €\n\n', { headers: eventStream }),
       );
       const rec = recorder();
       open({ fetch, maxMessageBytes: limit }, rec.handlers);
-      expect((await rec.ended).kind).toBe(kind);
+      expect((await rec.ended).code).toBe(code);
     }
   });
 
@@ -405,7 +406,7 @@ describe('openSse message size limit', () => {
     const { fetch } = fakeFetch(() => new Response(body, { headers: eventStream }));
     const rec = recorder();
     open({ fetch, maxMessageBytes: 16 }, rec.handlers);
-    expect(await rec.ended).toEqual({ kind: 'eof' });
+    expect(await rec.ended).toEqual({ code: 'closed' });
     expect(rec.data()).toEqual(['a']);
   });
 
@@ -416,13 +417,13 @@ describe('openSse message size limit', () => {
     );
     const rec = recorder();
     open({ fetch }, rec.handlers);
-    expect(await rec.ended).toEqual({ kind: 'too-large', limit: 1048576 });
+    expect(await rec.ended).toEqual({ code: 'too_large' });
     const { fetch: smaller } = fakeFetch(
       () => new Response(`data: ${payload.slice(7)}\n\n`, { headers: eventStream }),
     );
     const fits = recorder();
     open({ fetch: smaller }, fits.handlers);
-    expect(await fits.ended).toEqual({ kind: 'eof' });
+    expect(await fits.ended).toEqual({ code: 'closed' });
   });
 });
 
@@ -453,7 +454,7 @@ describe('openSse handlers that throw', () => {
         },
       },
     );
-    expect(await rec.ended).toEqual({ kind: 'eof' });
+    expect(await rec.ended).toEqual({ code: 'closed' });
     expect(rec.data()).toEqual(['a', 'b']);
   });
 });
