@@ -90,4 +90,29 @@ describe('parseFrame', () => {
     ])
       expect(parseFrame(text)).toBeUndefined();
   });
+
+  it('should read the server event layout exactly as JSON.parse does, and parse anything else whole', () => {
+    const head = '{"type":"event","channel":"a","id":"e-1","event":"m","data":';
+    for (const text of [
+      `${head}{"n":[1,"}"],"s":"\\"\\n"}}`,
+      `${head}"x"}`,
+      `${head} 7 }`,
+      `${head}null}`,
+      `${head}{"a":1},"channel":"b"}`, // a later key wins, as in JSON.parse
+      '{"type":"event","channel":"a\\"b","id":"e-\\u0031","event":"m","data":1}', // escapes
+      '{"type":"event","channel":"a","id":"1","event":"m","data":1,"x":{}}',
+      '{"channel":"a","type":"event","id":"1","event":"m","data":1}',
+    ])
+      expect(parseFrame(text)).toEqual(JSON.parse(text));
+    for (const text of [`${head}1`, `${head}1}}`, `${head}}`, `${head}1} `, `${head}1}\n`])
+      expect(parseFrame(text), text).toEqual(
+        (() => {
+          try {
+            return JSON.parse(text);
+          } catch {
+            return undefined;
+          }
+        })(),
+      );
+  });
 });
