@@ -41,6 +41,8 @@ describe('stallConnections', () => {
     await ws.waitFor((f) => f.type === 'subscribed');
 
     expect(tw.stallConnections()).toBe(2);
+    // Bytes written before the stall may still be in flight on loopback: let them land first.
+    await new Promise((resolve) => setTimeout(resolve, 50));
     const sseLines = sse.lines.length;
     const wsFrames = ws.frames.length;
     let pings = 0;
