@@ -2,8 +2,9 @@
  * The Server-Sent Events transport: one `fetch` request whose body is read as an event stream,
  * interpreted by the HTML Standard's rules ("Server-sent events", 9.2.6).
  *
- * UTF-8 is decoded with a streaming `TextDecoder` (a BOM is dropped only at the very start; bytes
- * split across chunks decode whole). CR, LF and CRLF all end a line, and a CR at the end of a
+ * UTF-8 is decoded with one `TextDecoder` (a BOM is dropped only at the very start; bytes split
+ * across chunks decode whole; a chunk that ends on a whole character is decoded without `stream`,
+ * which Node does several times faster). CR, LF and CRLF all end a line, and a CR at the end of a
  * chunk ends its line at once. An id-only block moves the last event id without dispatching. The
  * size of the block being received is bounded while it arrives.
  * @module
@@ -122,7 +123,9 @@ export function openSse(request: SseRequest, handlers: SseHandlers): () => void 
     }
   };
 
-  const decoder = new TextDecoder();
+  // The BOM is dropped here rather than by the decoder, so that a chunk ending on a whole character
+  // can be decoded without `stream` (Node's fast path, several times faster than streaming).
+  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   // The event-stream interpretation state (HTML Standard, 9.2.6).
   let id = lastEventId;
   let idBuffer = id;
@@ -130,7 +133,9 @@ export function openSse(request: SseRequest, handlers: SseHandlers): () => void 
   // The data buffer without its final "\n"; undefined while it is empty.
   let data: string | undefined;
   let partial = '';
-  let skipLf = false;
+  // The character a chunk may start with that belongs to what came before: a BOM at the very
+  // start of the stream, an LF after a CR that ended the previous chunk.
+  let skip = '\uFEFF';
   let size = 0;
 
   /** Interprets one complete line. */
@@ -158,11 +163,12 @@ export function openSse(request: SseRequest, handlers: SseHandlers): () => void 
 
   /** Feeds one chunk; false when the current block grew past the limit. */
   const feed = (bytes: Uint8Array): boolean => {
-    let text = decoder.decode(bytes, { stream: true });
+    // Streaming only when the chunk may end inside a character (or is empty); bytes held back from
+    // the previous chunk are consumed either way.
+    let text = decoder.decode(bytes, { stream: !(bytes.at(-1)! < 128) });
     if (text) {
-      // A CR ended the previous chunk: an LF starting this one belongs to it.
-      if (skipLf && text[0] === '\n') text = text.slice(1);
-      skipLf = text.endsWith('\r');
+      if (text[0] === skip) text = text.slice(1);
+      skip = text.endsWith('\r') ? '\n' : '';
     }
     text = partial + text;
     // Splitting on a string is much cheaper than on the regular expression; CR is rare.

@@ -19,8 +19,8 @@ export interface WsRequest {
   url: string;
   WebSocket: WebSocketConstructor;
   protocols?: string | string[];
-  /** Largest accepted text message, in UTF-16 code units (a lower bound of its bytes). @default 1048576 */
-  maxMessageBytes?: number;
+  /** Largest accepted text message, in UTF-16 code units (a lower bound of its bytes). */
+  maxMessageBytes: number;
 }
 
 /** What {@link openWebSocket} reports. No handler is called after `close()`. */
@@ -42,7 +42,7 @@ export interface WsLink {
 
 /** Opens one WebSocket and reports its life through `handlers`. */
 export function openWebSocket(request: WsRequest, handlers: WsHandlers): WsLink {
-  const { maxMessageBytes: limit = 1_048_576 } = request;
+  const limit = request.maxMessageBytes;
   let done = false;
   let socket: WebSocketLike | undefined;
   const close = () => {
