@@ -117,6 +117,7 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
   const on = (t: Transport) =>
     [...chans.values()].filter((c) => c.route === t && c.placed && !c.failure);
   const send = (frame: object) => conns.websocket.send(JSON.stringify(frame));
+  const join = (c: Channel) => send({ type: 'subscribe', channel: c.name, since: c.lastId });
 
   const query = () =>
     `${url}/sse?${on('sse')
@@ -181,7 +182,7 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
           logger?.(`${t} ${next.status}`, next);
           if (t === 'websocket') {
             if (next.status === 'open') {
-              for (const c of on(t)) send({ type: 'subscribe', channel: c.name, since: c.lastId });
+              for (const c of on(t)) join(c);
               outbox.flush();
             } else if (prev.status === 'open') outbox.lost();
             if (next.status === 'failed') outbox.fail(next.error);
@@ -240,8 +241,7 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
     c.placed = true;
     c.live = false;
     if (t === 'sse') syncSse();
-    else if (conns.websocket.state().status === 'open')
-      send({ type: 'subscribe', channel: c.name, since: c.lastId });
+    else if (conns.websocket.state().status === 'open') join(c);
     else conns.websocket.start();
     c.touch();
   };

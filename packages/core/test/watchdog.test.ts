@@ -49,4 +49,17 @@ describe('createWatchdog', () => {
     expect(expired).not.toHaveBeenCalled();
     expect(vi.getTimerCount()).toBe(0);
   });
+
+  it('should read the clock once per task, however many feeds it gets', async () => {
+    const now = vi.fn(() => Date.now());
+    const dog = createWatchdog(fakeEnvironment({ now }).env, vi.fn());
+    dog.start(1000);
+    now.mockClear();
+    for (let i = 0; i < 100; i++) dog.feed();
+    expect(now).toHaveBeenCalledTimes(1);
+    await Promise.resolve();
+    dog.feed();
+    expect(now).toHaveBeenCalledTimes(2);
+    dog.stop();
+  });
 });

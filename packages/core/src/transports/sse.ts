@@ -152,8 +152,7 @@ export function openSse(request: SseRequest, handlers: SseHandlers): () => void 
     size += text.length + 1;
     const colon = text.indexOf(':');
     const field = colon < 0 ? text : text.slice(0, colon);
-    let value = colon < 0 ? '' : text.slice(colon + 1);
-    if (value[0] === ' ') value = value.slice(1);
+    const value = colon < 0 ? '' : text.slice(colon + (text[colon + 1] === ' ' ? 2 : 1));
     if (field === 'data') data = data === undefined ? value : `${data}\n${value}`;
     else if (field === 'event') type = value;
     else if (field === 'id') {
