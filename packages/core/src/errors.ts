@@ -112,7 +112,7 @@ export class PublishError extends TidewireError {
 
 /** True for any {@link TidewireError}, even one from another copy of the package or realm. */
 export function isTidewireError(value: unknown): value is TidewireError {
-  return typeof value === 'object' && value !== null && BRAND in value;
+  return (value as { [BRAND]?: unknown } | null | undefined)?.[BRAND] === true;
 }
 
 /** Builds the error for a code, picking {@link AuthError} or {@link ConnectionError}. @internal */

@@ -64,8 +64,6 @@ export interface SseHandlers {
   onEnd(error: TidewireError): void;
 }
 
-const noop = (): void => {};
-
 /**
  * Opens one stream with `fetch` and reads it. Returns a closer that aborts it (idempotent).
  *
@@ -99,7 +97,7 @@ export function openSse(request: SseRequest, handlers: SseHandlers): () => void 
     if (closed) return;
     closed = true;
     controller.abort();
-    reader?.cancel().catch(noop);
+    reader?.cancel().catch(close);
   };
   // A handler by name, so no closure is made per message.
   const emit = <K extends 'onOpen' | 'onMessage' | 'onRetry' | 'onActivity'>(
@@ -201,7 +199,7 @@ export function openSse(request: SseRequest, handlers: SseHandlers): () => void 
       reader = response.body?.getReader();
       if (closed) {
         // Closed before the response arrived (some fetch implementations ignore that abort).
-        reader?.cancel().catch(noop);
+        reader?.cancel().catch(close);
         return;
       }
       const type = response.headers.get('content-type') ?? '';
