@@ -9,6 +9,7 @@ import { createOutbox, httpPublish, type PublishOptions, type PublishResult } fr
 import {
   createRouter,
   type FallbackOptions,
+  TRANSPORTS,
   type Transport,
   type TransportChoice,
 } from './routing';
@@ -73,8 +74,6 @@ export interface Client<M extends ChannelMap = ChannelMap> {
   /** Closes everything: no timer, listener, socket or request is left. */
   close(): void;
 }
-
-const TRANSPORTS = ['sse', 'websocket'] as const;
 
 /**
  * Creates a client for a Tidewire server.

@@ -13,9 +13,10 @@ const EVENT =
  * 50 ns). Ids are kept long after their frame (dedupe ring, last event), and for SSE that text is
  * a slice of the whole network chunk: without the copy each kept id would keep its chunk alive.
  * The event type needs none: the expression takes only types under 13 characters, which V8
- * copies anyway (longer ones are parsed whole).
+ * copies anyway (longer ones are parsed whole). `openStream` copies its SSE data for the same reason.
+ * @internal
  */
-const own = (s: string) => ` ${s}`.slice(1);
+export const own = (s: string): string => ` ${s}`.slice(1);
 
 /**
  * Parses one frame; `undefined` when it is not JSON or has an unknown `type`.

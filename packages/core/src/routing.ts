@@ -1,5 +1,8 @@
 import type { Environment } from './environment';
 
+/** Both transports, in a fixed order. @internal */
+export const TRANSPORTS = ['sse', 'websocket'] as const;
+
 /** A transport a channel can travel on. */
 export type Transport = 'sse' | 'websocket';
 
@@ -60,7 +63,7 @@ export function createRouter(
     const next = Math.min(...Object.values(blocked)) - env.now();
     if (next > 0 && next < Infinity)
       timer = env.setTimeout(() => {
-        for (const t of ['sse', 'websocket'] as const) if (!isBlocked(t)) delete blocked[t];
+        for (const t of TRANSPORTS) if (!isBlocked(t)) delete blocked[t];
         save();
         onChange();
       }, next);

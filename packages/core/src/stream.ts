@@ -1,6 +1,7 @@
 import type { ConnectionState } from './connection';
 import { createEmitter } from './emitter';
 import { TidewireError } from './errors';
+import { own } from './frames';
 import { createBase, type TransportOptions } from './links';
 
 /** Options of {@link openStream}. */
@@ -77,7 +78,7 @@ export function openStream(url: string, options: StreamOptions = {}): Stream {
           true,
           (m, sink) => {
             id = m.lastEventId;
-            sink.message({ event: m.event, data: m.data, id });
+            sink.message({ event: m.event, data: own(m.data), id });
           },
         ),
     {
