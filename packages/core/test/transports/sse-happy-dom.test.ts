@@ -1,14 +1,12 @@
 // openSse with happy-dom's own fetch (the unit project's environment) against a loopback server.
 // happy-dom treats 127.0.0.1 as another origin than its page, so the server answers CORS preflights.
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openSse, type SseHandlers, type SseMessage } from '../../src/transports/sse';
-import { type SseEnd, sseEnd } from '../helpers';
+import { openSse, type SseHandlers } from '../../src/transports/sse';
+import { type Handler, loopback, recorder, until } from './loopback';
 
-let server: Server | undefined;
-const closers: Array<() => void> = [];
+const net = loopback();
 
 const cors = {
   'access-control-allow-origin': '*',
@@ -16,54 +14,17 @@ const cors = {
   'access-control-allow-headers': 'authorization, content-type, last-event-id',
 };
 
-async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void) {
-  server = createServer((req, res) => {
-    if (req.method === 'OPTIONS') return void res.writeHead(204, cors).end();
-    handler(req, res);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-function recorder() {
-  const messages: SseMessage[] = [];
-  let resolveEnd!: (end: SseEnd) => void;
-  const ended = new Promise<SseEnd>((resolve) => {
-    resolveEnd = resolve;
-  });
-  const handlers: SseHandlers = {
-    onOpen: () => {},
-    onMessage: (message) => messages.push(message),
-    onRetry: () => {},
-    onActivity: () => {},
-    onEnd: (error) => resolveEnd(sseEnd(error)),
-  };
-  return { messages, ended, handlers };
-}
+const serve = (handler: Handler) => net.serve(handler, cors);
 
 function open(url: string, handlers: SseHandlers) {
   const close = openSse(
     { url, fetch, headers: { authorization: 'Bearer s3cret' }, lastEventId: 'e-0' },
     handlers,
   );
-  closers.push(close);
-  return close;
+  return net.track(close);
 }
 
-async function until(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((resolve) => setTimeout(resolve, 5));
-}
-
-afterEach(async () => {
-  for (const close of closers.splice(0)) close();
-  if (server) {
-    server.closeAllConnections();
-    server.close();
-    await once(server, 'close');
-    server = undefined;
-  }
-});
+afterEach(() => net.cleanup());
 
 describe('openSse with happy-dom fetch', () => {
   it('should stream events with the headers sent, then end at EOF', async () => {

@@ -1,41 +1,11 @@
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openSse, type SseHandlers, type SseMessage } from '../../src/transports/sse';
-import { type SseEnd, sseEnd } from '../helpers';
+import { openSse, type SseHandlers } from '../../src/transports/sse';
+import { loopback, recorder, until } from './loopback';
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
-
-let server: Server | undefined;
-const closers: Array<() => void> = [];
-
-/** Starts a raw HTTP server on 127.0.0.1 and returns its base URL. */
-async function serve(handler: Handler): Promise<string> {
-  server = createServer(handler);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-function recorder() {
-  const messages: SseMessage[] = [];
-  let resolveEnd!: (end: SseEnd) => void;
-  const ended = new Promise<SseEnd>((resolve) => {
-    resolveEnd = resolve;
-  });
-  let opened = 0;
-  const handlers: SseHandlers = {
-    onOpen: () => {
-      opened++;
-    },
-    onMessage: (message) => messages.push(message),
-    onRetry: () => {},
-    onActivity: () => {},
-    onEnd: (error) => resolveEnd(sseEnd(error)),
-  };
-  return { messages, ended, handlers, opened: () => opened };
-}
+const net = loopback();
+const serve = net.serve;
 
 function open(url: string, handlers: SseHandlers, lastEventId?: string) {
   const close = openSse(
@@ -47,19 +17,13 @@ function open(url: string, handlers: SseHandlers, lastEventId?: string) {
     },
     handlers,
   );
-  closers.push(close);
-  return close;
+  return net.track(close);
 }
 
 const streamHeaders = {
   'content-type': 'text/event-stream; charset=utf-8',
   'cache-control': 'no-cache, no-transform',
 };
-
-/** Resolves when `check` passes, polling every few milliseconds (bounded by the test timeout). */
-async function until(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((resolve) => setTimeout(resolve, 5));
-}
 
 const rejections: unknown[] = [];
 const onRejection = (reason: unknown) => rejections.push(reason);
@@ -68,13 +32,7 @@ beforeEach(() => {
   process.on('unhandledRejection', onRejection);
 });
 afterEach(async () => {
-  for (const close of closers.splice(0)) close();
-  if (server) {
-    server.closeAllConnections();
-    server.close();
-    await once(server, 'close');
-    server = undefined;
-  }
+  await net.cleanup();
   process.off('unhandledRejection', onRejection);
   expect(rejections).toEqual([]);
 });
@@ -221,9 +179,7 @@ describe('openSse against a Node http server', () => {
 
   it('should end with network when nothing listens', async () => {
     const url = await serve(() => {});
-    server?.close();
-    await once(server!, 'close');
-    server = undefined;
+    await net.stop();
     const rec = recorder();
     open(`${url}/sse`, rec.handlers);
     expect((await rec.ended).code).toBe('network');
