@@ -2,7 +2,7 @@ import type { Connection, ConnectionState, Sink } from './connection';
 import { createEmitter } from './emitter';
 import type { StorageLike } from './environment';
 import { ConnectionError, errorFor, PublishError, TidewireError } from './errors';
-import { parseFrame } from './frames';
+import { parseFrame, splitFrames } from './frames';
 import { createBase, type TransportOptions } from './links';
 import { CHANNEL_PATTERN, type ServerFrame } from './protocol';
 import { createOutbox, httpPublish, type PublishOptions, type PublishResult } from './publish';
@@ -126,13 +126,15 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
       )
       .join('&')}`;
   /** Frames of both transports: the welcome opens, an unscoped SSE error ends the stream. */
-  const frame = (t: Transport, data: unknown, sink: Sink<ServerFrame>) => {
-    const f = parseFrame(data);
-    if (!f) report(new ConnectionError('bad_message'));
-    else if (f.type === 'welcome') sink.open(f.heartbeat);
-    else if (t === 'sse' && f.type === 'error' && !f.channel)
-      sink.end(errorFor(f.code, {}, f.message));
-    else sink.message(f);
+  const frames = (t: Transport, data: unknown, sink: Sink<ServerFrame>) => {
+    for (const text of splitFrames(data)) {
+      const f = parseFrame(text);
+      if (!f) report(new ConnectionError('bad_message'));
+      else if (f.type === 'welcome') sink.open(f.heartbeat);
+      else if (t === 'sse' && f.type === 'error' && !f.channel)
+        return sink.end(errorFor(f.code, {}, f.message));
+      else sink.message(f);
+    }
   };
   const outbox = createOutbox(env, (d) => conns.websocket.send(d), publishTimeout, maxQueue);
   const router = createRouter(env, `tidewire:route:${url}`, options.fallback, () => {
@@ -166,13 +168,13 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
             query,
             () => '',
             false,
-            (m, sink) => frame(t, m.data, sink),
+            (m, sink) => frames(t, m.data, sink),
           )
         : base.ws(
             `${url.replace(/^http/, 'ws')}/ws`,
             [],
             (sendNow, token) => sendNow(JSON.stringify({ type: 'auth', token })),
-            (data, sink) => frame(t, data, sink),
+            (data, sink) => frames(t, data, sink),
           ),
       {
         onMessage: (f) => onFrame(t, f),

@@ -19,6 +19,14 @@ const EVENT =
 export const own = (s: string): string => ` ${s}`.slice(1);
 
 /**
+ * The frames of one WebSocket message or SSE data buffer: a server may join several, one per line
+ * (JSON text never holds a raw line break).
+ * @internal
+ */
+export const splitFrames = (data: unknown): unknown[] =>
+  typeof data === 'string' && data.includes('\n') ? data.split('\n') : [data];
+
+/**
  * Parses one frame; `undefined` when it is not JSON or has an unknown `type`.
  * Routed frames must name their channel (and events their id).
  * @internal

@@ -193,6 +193,38 @@ describe('createClient over SSE', () => {
     expect(sub.getSnapshot().received).toBe(1);
   });
 
+  it('should take every frame of a block that holds several, one per data line', async () => {
+    const { client } = make();
+    const sub = client.subscribe('prices');
+    const seen: unknown[] = [];
+    const errors: string[] = [];
+    sub.on('event', (e) => seen.push(e.data));
+    client.on('error', ({ error }) => errors.push(error.code));
+    await tick();
+    net.last().block([welcome, subscribed('prices'), event('prices', 'e-1', 1)], 'e-1');
+    net.last().block([event('prices', 'e-1', 1), '{not json', event('prices', 'e-2', 2)], 'e-2');
+    await tick();
+    expect(seen).toEqual([1, 2]);
+    expect(errors).toEqual(['bad_message']);
+    expect(sub.getSnapshot()).toMatchObject({ status: 'live', lastEventId: 'e-2', duplicates: 1 });
+  });
+
+  it('should stop reading a block at an error that ends the stream', async () => {
+    const { client } = make();
+    const sub = client.subscribe('prices');
+    await tick();
+    net.last().push(welcome);
+    net
+      .last()
+      .block([
+        { type: 'error', code: 'token_expired', message: 'expired' },
+        event('prices', 'e-1', 1),
+      ]);
+    await tick();
+    expect(sub.getSnapshot().received).toBe(0);
+    expect(client.getState().sse.status).not.toBe('open');
+  });
+
   it('should stop with a fatal error on 403 and tell the subscription', async () => {
     const { client } = make();
     net.responses.push(new Response('{}', { status: 403 }));
@@ -254,6 +286,30 @@ describe('createClient over WebSocket', () => {
       { type: 'subscribe', channel: 'prices', since: 'e-2' },
       { type: 'subscribe', channel: 'chat' },
     ]);
+  });
+
+  it('should take every frame of a message that holds several, one per line', async () => {
+    const { client } = make();
+    const sub = client.subscribe('prices', { transport: 'websocket' });
+    const seen: unknown[] = [];
+    sub.on('event', (e) => seen.push(e.data));
+    await tick();
+    const ws = FakeSocket.last();
+    ws.welcome();
+    ws.receive(
+      [subscribed('prices'), event('prices', 'e-1', 1), event('prices', 'e-2', 2)]
+        .map((f) => JSON.stringify(f))
+        .join('\n'),
+    );
+    const sent = client.publish('prices', { n: 3 });
+    await tick();
+    const ref = (ws.sent.at(-1) as { ref: string }).ref;
+    ws.receive(
+      `${JSON.stringify(event('prices', 'e-3', 3))}\n{"type":"ack","ref":"${ref}","id":"e-3"}`,
+    );
+    await expect(sent).resolves.toEqual({ id: 'e-3' });
+    expect(seen).toEqual([1, 2, 3]);
+    expect(sub.getSnapshot()).toMatchObject({ status: 'live', lastEventId: 'e-3' });
   });
 
   it('should publish with acknowledgement, and reject by ref on error', async () => {

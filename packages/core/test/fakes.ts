@@ -52,6 +52,8 @@ export interface FakeStream {
   headers: Record<string, string>;
   aborted: boolean;
   push(frame: ServerFrame | string, id?: string): void;
+  /** Several frames in one block, one per `data:` line, as a server joins them. */
+  block(frames: (ServerFrame | string)[], id?: string): void;
   end(): void;
 }
 
@@ -94,6 +96,10 @@ export function fakeSseFetch() {
         if (s.aborted) return;
         const data = typeof frame === 'string' ? frame : JSON.stringify(frame);
         ctrl.enqueue(enc.encode(`${id ? `id: ${id}\n` : ''}data: ${data}\n\n`));
+      },
+      block(frames, id) {
+        const lines = frames.map((f) => `data: ${typeof f === 'string' ? f : JSON.stringify(f)}\n`);
+        if (!s.aborted) ctrl.enqueue(enc.encode(`${lines.join('')}${id ? `id: ${id}\n` : ''}\n`));
       },
       end: () => ctrl.close(),
     };
