@@ -218,11 +218,8 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
     queueMicrotask(() => {
       syncing = false;
       if (closed) return;
-      const conn = conns.sse;
-      const s = conn.state().status;
-      if (!on('sse').length) conn.stop();
-      else if (s === 'idle' || s === 'failed') conn.start();
-      else conn.restart();
+      if (on('sse').length) conns.sse.restart();
+      else conns.sse.stop();
     });
   };
 

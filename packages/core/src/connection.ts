@@ -33,6 +33,11 @@ export type ConnectionEvent =
 
 const IDLE: ConnectionState = { status: 'idle' };
 
+/** Not running: nothing to close, no listener, no timer. */
+const stopped = (s: string) => s === 'idle' || s === 'failed';
+/** An attempt is under way or open: there is a transport to close. */
+const active = (s: string) => s === 'connecting' || s === 'open';
+
 /**
  * The connection state machine: a pure function. An event that does not apply in
  * a state returns that same state object, so callers detect changes with `===`.
@@ -41,7 +46,7 @@ export function transition(state: ConnectionState, event: ConnectionEvent): Conn
   const s = state.status;
   switch (event.type) {
     case 'start':
-      if (s !== 'idle' && s !== 'failed') return state;
+      if (!stopped(s)) return state;
       return event.online
         ? { status: 'connecting', attempt: 0 }
         : { status: 'offline', attempt: 0, error: undefined };
@@ -50,7 +55,7 @@ export function transition(state: ConnectionState, event: ConnectionEvent): Conn
     case 'opened':
       return s === 'connecting' ? { status: 'open' } : state;
     case 'lost': {
-      if (s !== 'connecting' && s !== 'open') return state;
+      if (!active(s)) return state;
       const { error, attempt, delay } = event;
       return event.online
         ? { status: 'waiting', attempt, delay, error }
@@ -114,7 +119,10 @@ export interface Connection {
   /** Connect unless already connecting, open or waiting. */
   start(): void;
   stop(): void;
-  /** Open a fresh transport (new channel set); the current one closes once the new one is open. */
+  /**
+   * Open a fresh transport (new channel set); the current one closes once the new one is open.
+   * Starts when stopped; a wait for a retry is left as it is (the retry opens afresh anyway).
+   */
   restart(): void;
   /** Sends on the open transport; false when not open. */
   send(data: string): boolean;
@@ -149,6 +157,11 @@ export function createConnection<M>(o: ConnectionOptions<M>): Connection {
   );
 
   const kill = (a: Attempt | undefined) => a?.link?.close();
+  /** Closes the attempt a new one replaced while it opened. */
+  const dropPrev = () => {
+    kill(prev);
+    prev = undefined;
+  };
 
   const dispatch = (event: ConnectionEvent) => {
     const p = state;
@@ -156,13 +169,13 @@ export function createConnection<M>(o: ConnectionOptions<M>): Connection {
     if (n === p) return;
     state = n;
     if (p.status === 'waiting') env.clearTimeout(timer);
-    if (n.status !== 'open' && (p.status === 'connecting' || p.status === 'open')) {
+    if (n.status !== 'open' && active(p.status)) {
       kill(cur);
-      kill(prev);
-      cur = prev = undefined;
+      dropPrev();
+      cur = undefined;
       dog.stop();
     }
-    if (n.status === 'idle' || n.status === 'failed') {
+    if (stopped(n.status)) {
       unlisten?.();
       unlisten = undefined;
     } else unlisten ??= env.listen(signal);
@@ -182,29 +195,24 @@ export function createConnection<M>(o: ConnectionOptions<M>): Connection {
     if (s === 'offline') dispatch({ type: 'offline' });
     else if (s === 'online') dispatch({ type: 'retry' });
     else if (s === 'visible') {
-      if (st === 'open' || st === 'connecting') dog.check();
+      if (active(st)) dog.check();
       else if (st === 'waiting' && env.now() >= until) dispatch({ type: 'retry' });
     }
   };
 
   const end = (a: Attempt | undefined, error: TidewireError) => {
-    if (a && a === prev) {
-      kill(prev);
-      prev = undefined;
-    }
+    if (a === prev) dropPrev();
     if (!a || a !== cur) return;
     const stable = !!a.open && env.now() - openedAt >= o.stableAfter;
     o.onLost?.(error, stable);
     const auth = error.code === 'unauthorized' || error.code === 'token_expired';
     authFails = auth ? authFails + 1 : 0;
     reason = auth ? 'expired' : 'reconnect';
-    if (error.fatal || authFails > 2) {
-      dispatch({
+    if (error.fatal || authFails > 2)
+      return dispatch({
         type: 'failed',
         error: error.fatal ? error : new AuthError('auth_rejected', { cause: error }),
       });
-      return;
-    }
     if (stable) tries = 0;
     tries++;
     const delay =
@@ -226,45 +234,47 @@ export function createConnection<M>(o: ConnectionOptions<M>): Connection {
     );
   };
 
-  const sink = (a: Attempt): Sink<M> => ({
-    open(heartbeat) {
-      if (a !== cur || a.open) return;
-      a.open = true;
-      kill(prev);
-      prev = undefined;
-      dog.start(heartbeat ? heartbeat * 2.5 : o.idleTimeout);
-      dispatch({ type: 'opened' });
-    },
-    message(m) {
-      if (a !== cur && a !== prev) return;
+  const sink = (a: Attempt): Sink<M> => {
+    const activity = () => {
       if (a.open && a === cur) dog.feed();
-      o.onMessage(m);
-    },
-    activity() {
-      if (a.open && a === cur) dog.feed();
-    },
-    hint(ms) {
-      serverDelay = ms;
-    },
-    end: (error) => end(a, error),
-  });
+    };
+    return {
+      open(heartbeat) {
+        if (a !== cur || a.open) return;
+        a.open = true;
+        dropPrev();
+        dog.start(heartbeat ? heartbeat * 2.5 : o.idleTimeout);
+        dispatch({ type: 'opened' });
+      },
+      message(m) {
+        if (a !== cur && a !== prev) return;
+        activity();
+        o.onMessage(m);
+      },
+      activity,
+      hint(ms) {
+        serverDelay = ms;
+      },
+      end: (error) => end(a, error),
+    };
+  };
+
+  const start = () => {
+    if (stopped(state.status)) {
+      tries = authFails = 0;
+      reason = 'connect';
+    }
+    dispatch({ type: 'start', online: env.online() });
+  };
 
   return {
     state: () => state,
-    start() {
-      const s = state.status;
-      if (s === 'idle' || s === 'failed') {
-        tries = authFails = 0;
-        reason = 'connect';
-      }
-      dispatch({ type: 'start', online: env.online() });
-    },
+    start,
     stop: () => dispatch({ type: 'stop' }),
     restart() {
-      const s = state.status;
-      if (s !== 'open' && s !== 'connecting') return;
+      if (!active(state.status)) return start();
       if (cur?.open) {
-        kill(prev);
+        dropPrev();
         prev = cur;
       } else kill(cur);
       attempt(0);

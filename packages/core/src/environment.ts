@@ -59,14 +59,13 @@ export function resolveEnvironment(overrides: Partial<Environment> = {}): Enviro
       const down = () => fn('offline');
       const vis = () => fn(this.visible() ? 'visible' : 'hidden');
       const doc = g.document;
-      g.addEventListener?.('online', up);
-      g.addEventListener?.('offline', down);
-      doc?.addEventListener?.('visibilitychange', vis);
-      return () => {
-        g.removeEventListener?.('online', up);
-        g.removeEventListener?.('offline', down);
-        doc?.removeEventListener?.('visibilitychange', vis);
+      const each = (k: 'addEventListener' | 'removeEventListener') => {
+        g[k]?.('online', up);
+        g[k]?.('offline', down);
+        doc?.[k]?.('visibilitychange', vis);
       };
+      each('addEventListener');
+      return () => each('removeEventListener');
     },
     session() {
       try {

@@ -45,32 +45,27 @@ export function createTokenSource(
 ): TokenSource {
   let pending: Promise<string | undefined> | undefined;
   let last: string | undefined;
+  let timer: unknown;
   let stop: (() => void) | undefined;
   return {
     get(context, fresh = true) {
-      if (!getToken) return Promise.resolve(undefined);
-      if (!fresh && last !== undefined) return Promise.resolve(last);
+      // Without getToken there is never a last token: cookie auth sends none.
+      if (!getToken || (!fresh && last !== undefined)) return Promise.resolve(last);
       pending ??= new Promise<string | undefined>((resolve, reject) => {
-        const timer = env.setTimeout(() => reject(new AuthError('token_timeout')), timeout);
-        stop = () => {
-          env.clearTimeout(timer);
-          reject(new AuthError('client_closed'));
-        };
+        timer = env.setTimeout(() => reject(new AuthError('token_timeout')), timeout);
+        stop = () => reject(new AuthError('client_closed'));
         Promise.resolve()
           .then(() => getToken(context))
-          .then(
-            (token) => {
-              if (token === '') throw new AuthError('token_empty');
-              last = token ?? undefined;
-              resolve(last);
-            },
-            (cause: unknown) => {
-              throw isTidewireError(cause) ? cause : new AuthError('token_failed', { cause });
-            },
-          )
-          .catch(reject)
-          .finally(() => env.clearTimeout(timer));
+          .then((token) => {
+            if (token === '') throw new AuthError('token_empty');
+            last = token ?? undefined;
+            resolve(last);
+          })
+          .catch((cause: unknown) =>
+            reject(isTidewireError(cause) ? cause : new AuthError('token_failed', { cause })),
+          );
       }).finally(() => {
+        env.clearTimeout(timer);
         pending = stop = undefined;
       });
       return pending;

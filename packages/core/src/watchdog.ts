@@ -25,7 +25,7 @@ export function createWatchdog(env: Environment, onExpire: () => void): Watchdog
     fresh = false;
   };
   const stop = () => {
-    if (timer !== undefined) env.clearTimeout(timer);
+    env.clearTimeout(timer);
     timer = undefined;
   };
   const tick = () => {
