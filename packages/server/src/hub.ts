@@ -1,30 +1,54 @@
 import type { Logger } from './logger.js';
+import type { SseFrame } from './sse-blocks.js';
 import type { HistoryEntry, HistoryStore, NewEvent } from './store/history-store.js';
 import { textFrame } from './websocket-frames.js';
+import type { WsFrame } from './websocket-messages.js';
 
 /**
  * One event on its way out, with each wire form encoded at most once however
- * many subscribers receive it.
+ * many subscribers receive it: a subscriber queues a reference to it, and its
+ * connection joins the pieces it needs when the tick ends.
  */
-export class OutgoingEvent {
+export class OutgoingEvent implements WsFrame, SseFrame {
   readonly entry: HistoryEntry;
-  #ws: Buffer | undefined;
-  #sse: Buffer | undefined;
+  #json: Buffer | undefined;
+  #wsMessage: Buffer | undefined;
+  #sseData: Buffer | undefined;
+  #sseId: Buffer | undefined;
+  #sseBlock: Buffer | undefined;
 
   constructor(entry: HistoryEntry) {
     this.entry = entry;
   }
 
-  /** The `event` frame as a complete WebSocket text frame, header included. */
-  get ws(): Buffer {
-    this.#ws ??= textFrame(this.entry.frame);
-    return this.#ws;
+  /** The `event` frame's JSON in UTF-8. */
+  get json(): Buffer {
+    this.#json ??= Buffer.from(this.entry.frame);
+    return this.#json;
   }
 
-  /** The `id:` + `data:` block of the SSE stream. */
-  get sse(): Buffer {
-    this.#sse ??= Buffer.from(`id: ${this.entry.id}\ndata: ${this.entry.frame}\n\n`);
-    return this.#sse;
+  /** The `event` frame alone as a complete WebSocket text message, header included. */
+  get wsMessage(): Buffer {
+    this.#wsMessage ??= textFrame(this.entry.frame);
+    return this.#wsMessage;
+  }
+
+  /** The `data:` line of the SSE stream. */
+  get sseData(): Buffer {
+    this.#sseData ??= Buffer.from(`data: ${this.entry.frame}\n`);
+    return this.#sseData;
+  }
+
+  /** The `id:` line of the SSE stream. */
+  get sseId(): Buffer {
+    this.#sseId ??= Buffer.from(`id: ${this.entry.id}\n`);
+    return this.#sseId;
+  }
+
+  /** The event alone as a complete SSE block. */
+  get sseBlock(): Buffer {
+    this.#sseBlock ??= Buffer.from(`data: ${this.entry.frame}\nid: ${this.entry.id}\n\n`);
+    return this.#sseBlock;
   }
 }
 

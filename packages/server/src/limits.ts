@@ -1,6 +1,13 @@
 import { CHANNEL_PATTERN } from '@tidewire/core/protocol';
 
 /**
+ * Most bytes of frames joined into one WebSocket message or SSE event: frames are
+ * joined with LF while the joined text stays within this; a frame larger than it
+ * goes alone.
+ */
+export const MAX_MESSAGE_BYTES = 64 * 1024;
+
+/**
  * Names already found valid: publishers repeat the same few channels and types, and a
  * set lookup is cheaper than the pattern. Bounded, so that one-off names cannot grow it.
  */

@@ -6,6 +6,7 @@ import type { ServerContext } from './context.js';
 import { type HttpFailure, sendFailure, unauthorizedHeaders } from './http-response.js';
 import { OutgoingEvent, type Subscriber } from './hub.js';
 import { isValidChannel } from './limits.js';
+import { encodeSseBlocks, type SsePiece, sseFrame, ssePieceBytes } from './sse-blocks.js';
 import type { HistoryEntry } from './store/history-store.js';
 import { TickBatch } from './tick-batch.js';
 import { scheduleAt } from './timers.js';
@@ -131,20 +132,21 @@ function openStream<P>(
   // the first drain, so that a long resume is not mistaken for a slow consumer.
   let budget = limit;
 
-  // The blocks of one tick go out as one write (one system call per stream and tick).
-  const batch = new TickBatch((chunk) => {
+  // The frames of one tick share as few blocks as the size cap allows, and go out
+  // as one write (one system call per stream and tick).
+  const batch = new TickBatch<SsePiece>(encodeSseBlocks, (chunk) => {
     if (!res.destroyed && !res.writableEnded) res.write(chunk);
   });
-  const write = (chunk: Buffer | string): void => {
+  const write = (piece: SsePiece): void => {
     if (!open || stalled) return;
-    batch.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    batch.push(piece, ssePieceBytes(piece));
     const buffered = res.writableLength + batch.bytes;
     if (buffered > budget) {
       options.logger.warn('slow SSE consumer dropped', { buffered });
       end('abort');
     }
   };
-  const frame = (value: ServerFrame): string => `data: ${JSON.stringify(value)}\n\n`;
+  const frame = (value: ServerFrame): SsePiece => sseFrame(JSON.stringify(value));
 
   const disposers: Array<() => void> = [];
   const cleanup = (): void => {
@@ -177,7 +179,7 @@ function openStream<P>(
   };
   disposers.push(ctx.connections.add({ transport: 'sse', end, expire, stall }));
 
-  const head: string[] = [`retry: ${options.retryMs}\n\n`, ': ping\n\n'];
+  const head: SsePiece[] = [Buffer.from(`retry: ${options.retryMs}\n\n`), PING];
   head.push(
     frame({
       type: 'welcome',
@@ -208,15 +210,15 @@ function openStream<P>(
   // last event id is a correct resume position for every channel.
   replay.sort((a, b) => a.seq - b.seq);
 
-  const subscriber: Subscriber = { deliver: (event) => write(event.sse) };
+  const subscriber: Subscriber = { deliver: write };
   for (const { channel } of allowed) disposers.push(hub.join(channel, subscriber));
 
-  const chunks = [Buffer.from(head.join('')), ...replay.map((e) => new OutgoingEvent(e).sse)];
-  budget = limit + chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+  const pieces = [...head, ...replay.map((e) => new OutgoingEvent(e))];
+  budget = limit + pieces.reduce((sum, piece) => sum + ssePieceBytes(piece), 0);
   res.once('drain', () => {
     budget = limit;
   });
-  for (const chunk of chunks) write(chunk);
+  for (const piece of pieces) write(piece);
   batch.flush();
 
   const heartbeat = timers.setInterval(() => write(PING), options.heartbeatMs);

@@ -1,47 +1,53 @@
 /**
- * The chunks written to one connection during one tick, written out as a single
- * buffer when the tick ends (or earlier, on `flush()`). A burst of published
- * events then costs each connection one array push per event and one socket
- * write per tick, instead of one stream write (with its bookkeeping) per event.
+ * The frames queued for one connection during one tick, encoded and written out
+ * as a single buffer when the tick ends (or earlier, on `flush()`). A burst of
+ * published events then costs each connection one array push per event, one
+ * encoding pass (which joins the frames into as few messages as the transport's
+ * cap allows) and one socket write per tick.
  */
-export class TickBatch {
+export class TickBatch<T> {
+  readonly #encode: (items: readonly T[]) => Buffer;
   readonly #writeOut: (chunk: Buffer) => void;
-  #chunks: Buffer[] = [];
+  #items: T[] = [];
   #bytes = 0;
   #scheduled = false;
 
-  /** `writeOut` receives the joined chunks; it decides whether the connection can still take them. */
-  constructor(writeOut: (chunk: Buffer) => void) {
+  /**
+   * `encode` turns the queued items, in order, into the bytes to write; `writeOut`
+   * receives them and decides whether the connection can still take them.
+   */
+  constructor(encode: (items: readonly T[]) => Buffer, writeOut: (chunk: Buffer) => void) {
+    this.#encode = encode;
     this.#writeOut = writeOut;
   }
 
-  /** Bytes waiting for the end of the tick. */
+  /** Bytes waiting for the end of the tick, as the callers of `push` counted them. */
   get bytes(): number {
     return this.#bytes;
   }
 
-  push(chunk: Buffer): void {
-    this.#chunks.push(chunk);
-    this.#bytes += chunk.length;
+  /** Queues `item`, which takes about `bytes` on the wire. */
+  push(item: T, bytes: number): void {
+    this.#items.push(item);
+    this.#bytes += bytes;
     if (!this.#scheduled) {
       this.#scheduled = true;
       process.nextTick(this.#onTick);
     }
   }
 
-  /** Writes what is waiting now, in order, as one chunk. */
+  /** Writes what is waiting now, in order, as one chunk of whole messages. */
   flush(): void {
-    const chunks = this.#chunks;
-    if (chunks.length === 0) return;
-    const joined = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.#bytes);
-    this.#chunks = [];
+    const items = this.#items;
+    if (items.length === 0) return;
+    this.#items = [];
     this.#bytes = 0;
-    this.#writeOut(joined);
+    this.#writeOut(this.#encode(items));
   }
 
   /** Forgets what is waiting (the connection is gone or being torn down). */
   discard(): void {
-    this.#chunks = [];
+    this.#items = [];
     this.#bytes = 0;
   }
 

@@ -73,26 +73,41 @@ function fail(
   return { ok: false, code, message, extra: ref === undefined ? {} : { ref } };
 }
 
+/** Bytes of the header of an unmasked frame whose payload takes `length` bytes. */
+export function headerSize(length: number): number {
+  return length < 126 ? 2 : length < 65536 ? 4 : 10;
+}
+
 /**
- * `text` as one complete, unmasked, final WebSocket text frame (RFC 6455 §5.2):
- * header and UTF-8 payload in one buffer, encoded once and written as is to
- * every subscriber's socket.
+ * Writes the header of an unmasked, final text frame (RFC 6455 §5.2) of `length`
+ * payload bytes into `target` at `offset`; returns the offset after it.
  */
-export function textFrame(text: string): Buffer {
-  const length = Buffer.byteLength(text);
-  const header = length < 126 ? 2 : length < 65536 ? 4 : 10;
-  const frame = Buffer.allocUnsafe(header + length);
-  frame[0] = 0x81; // FIN + opcode 1 (text)
-  if (header === 2) {
-    frame[1] = length;
-  } else if (header === 4) {
-    frame[1] = 126;
-    frame.writeUInt16BE(length, 2);
+export function writeTextHeader(target: Buffer, offset: number, length: number): number {
+  target[offset] = 0x81; // FIN + opcode 1 (text)
+  const size = headerSize(length);
+  if (size === 2) {
+    target[offset + 1] = length;
+  } else if (size === 4) {
+    target[offset + 1] = 126;
+    target.writeUInt16BE(length, offset + 2);
   } else {
-    frame[1] = 127;
-    frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
-    frame.writeUInt32BE(length >>> 0, 6);
+    target[offset + 1] = 127;
+    target.writeUInt32BE(Math.floor(length / 2 ** 32), offset + 2);
+    target.writeUInt32BE(length >>> 0, offset + 6);
   }
-  frame.write(text, header, 'utf8');
+  return offset + size;
+}
+
+/**
+ * `payload` (UTF-8 text or its bytes) as one complete, unmasked, final WebSocket
+ * text frame: header and payload in one buffer, encoded once and written as is
+ * to every subscriber's socket.
+ */
+export function textFrame(payload: string | Buffer): Buffer {
+  const length = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+  const frame = Buffer.allocUnsafe(headerSize(length) + length);
+  const offset = writeTextHeader(frame, 0, length);
+  if (typeof payload === 'string') frame.write(payload, offset, 'utf8');
+  else payload.copy(frame, offset);
   return frame;
 }

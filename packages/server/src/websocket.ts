@@ -21,6 +21,7 @@ import {
 import { TickBatch } from './tick-batch.js';
 import { scheduleAt, type TimerHandle } from './timers.js';
 import { parseClientFrame, textFrame } from './websocket-frames.js';
+import { encodeTextMessages, type WsFrame, wsFrameBytes } from './websocket-messages.js';
 
 /** A WebSocket's authentication state. */
 type WsState<P> =
@@ -35,16 +36,19 @@ const CLOSE_GRACE_MS = 1000;
  * connection counts as flooding (close 4429): subscribing to every allowed channel at once is fine.
  */
 const PENDING_FRAMES_SLACK = 256;
-const PING_FRAME = textFrame('{"type":"ping"}');
+const PING_JSON = '{"type":"ping"}';
+const PING_FRAME: WsFrame = { json: Buffer.from(PING_JSON), wsMessage: textFrame(PING_JSON) };
 
 /**
  * Runs the protocol on one accepted WebSocket. `socket` is the upgraded TCP socket
- * under `ws`. Every data frame is built whole (header and payload, see
- * `textFrame`; an event's once for all its subscribers) and the frames of one
- * tick are written to `socket` as one buffer, so that a burst of published events
- * costs each connection an array push per event and one write per tick. `ws`
- * itself only sends pings and the close frame; it never has data of its own
- * queued (no compression), so both kinds of write reach the socket in order.
+ * under `ws`. The frames of one tick are joined by LF into as few text messages
+ * as the size cap allows (see `encodeTextMessages`; an event's JSON is encoded
+ * once for all its subscribers) and written to `socket` as one buffer, so that a
+ * burst of published events costs each connection an array push per event, one
+ * message to parse on the other side and one write per tick. `ws` itself only
+ * sends pings and the close frame; it never has data of its own queued (no
+ * compression), so both kinds of write reach the socket in order, and a close
+ * frame never follows half a message.
  */
 export function serveWebSocket<P>(
   ctx: ServerContext<P>,
@@ -76,20 +80,21 @@ export function serveWebSocket<P>(
   const isClosed = (): boolean => state.status === 'closed';
 
   // Written only while open: never after the close frame.
-  const batch = new TickBatch((chunk) => {
+  const batch = new TickBatch<WsFrame>(encodeTextMessages, (chunk) => {
     if (ws.readyState === WebSocket.OPEN) socket.write(chunk);
   });
-  /** Queues a complete text frame (see `textFrame`) for the end of the tick. */
-  const send = (frame: Buffer): void => {
+  /** Queues a frame for the end of the tick's message. */
+  const send = (frame: WsFrame): void => {
     if (stalled || state.status === 'closed' || ws.readyState !== WebSocket.OPEN) return;
-    batch.push(frame);
+    batch.push(frame, wsFrameBytes(frame));
     const buffered = ws.bufferedAmount + batch.bytes;
     if (buffered > limits.sendBufferBytes + replayAllowance) {
       logger.warn('slow WebSocket consumer dropped', { buffered });
       closeWith(CloseCode.SlowConsumer, 'slow consumer', false);
     }
   };
-  const sendFrame = (frame: ServerFrame): void => send(textFrame(JSON.stringify(frame)));
+  const sendFrame = (frame: ServerFrame): void =>
+    send({ json: Buffer.from(JSON.stringify(frame)) });
   const sendError = (
     code: ErrorCode,
     message: string,
@@ -267,18 +272,18 @@ export function serveWebSocket<P>(
 
     // From here to the end nothing awaits: the replay and joining the live fan-out are one step.
     const replay = since === undefined ? undefined : hub.store.read(channel, since);
-    const subscriber: Subscriber = { deliver: (event) => send(event.ws) };
+    const subscriber: Subscriber = { deliver: send };
     subscriptions.set(channel, hub.join(channel, subscriber));
     sendFrame({ type: 'subscribed', channel, position: hub.store.position() });
     if (replay === undefined) return;
     if (replay.gap !== undefined) sendFrame({ type: 'gap', channel, reason: replay.gap });
-    const chunks = replay.entries.map((entry) => new OutgoingEvent(entry).ws);
+    const events = replay.entries.map((entry) => new OutgoingEvent(entry));
     // A channel asked again replaces its allowance: re-subscribing cannot grow the buffer without bound.
     allowReplay(
       channel,
-      chunks.reduce((sum, chunk) => sum + chunk.length, 0),
+      events.reduce((sum, event) => sum + wsFrameBytes(event), 0),
     );
-    for (const chunk of chunks) send(chunk);
+    for (const event of events) send(event);
   }
 
   async function publish(

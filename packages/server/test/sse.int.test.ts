@@ -75,7 +75,8 @@ describe('SSE endpoint', () => {
     for (let n = 1; n <= 6; n++) order.push(server.tw.publish(n % 2 ? 'a' : 'b', n).id);
     const sse = await openSse(`${server.base}/sse?channel=b@${b0.id}&channel=a@${a0.id}`);
     await sse.waitFor((f) => f.type === 'event' && f.data === 6);
-    expect(sse.messages.filter((m) => m.frame.type === 'event').map((m) => m.id)).toEqual(order);
+    expect(sse.frames().flatMap((f) => (f.type === 'event' ? [f.id] : []))).toEqual(order);
+    expect(sse.lastEventId()).toBe(order.at(-1));
   });
 
   it('should include expiresIn in welcome and end the stream with token_expired at expiry', async () => {

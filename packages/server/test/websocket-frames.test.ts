@@ -1,23 +1,12 @@
-import type { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import * as wsModule from 'ws';
 import { textFrame } from '../src/websocket-frames.js';
-
-/** ws's frame parser: exported by ws (wrapper.mjs), not described by @types/ws. */
-const { Receiver } = wsModule as unknown as {
-  Receiver: new (options: { isServer: boolean }) => EventEmitter & { write(chunk: Buffer): void };
-};
+import { decodeMessages } from './utils/ws-receiver.js';
 
 /** Decodes one frame with ws's own receiver, as a client would. */
-function decode(frame: Buffer): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const receiver = new Receiver({ isServer: false });
-    receiver.on('message', (data: Buffer, isBinary: boolean) =>
-      isBinary ? reject(new Error('binary')) : resolve(data.toString('utf8')),
-    );
-    receiver.on('error', reject);
-    receiver.write(frame);
-  });
+async function decode(frame: Buffer): Promise<string | undefined> {
+  const messages = await decodeMessages(frame);
+  expect(messages).toHaveLength(1);
+  return messages[0];
 }
 
 describe('textFrame', () => {

@@ -2,10 +2,20 @@ import type { ServerFrame } from '@tidewire/core/protocol';
 import { onTestFinished } from 'vitest';
 import { waitUntil } from './wait.js';
 
-/** One parsed block of an event stream. */
+/** One frame of an event stream. */
 export interface SseMessage {
+  /** The `id:` line of the frame's block, if it had one (the last event's of the block). */
   id: string | undefined;
+  /** Index of the frame's block in `blocks`. */
+  block: number;
   frame: ServerFrame;
+}
+
+/** One dispatched block of an event stream, as an `EventSource` would see it. */
+export interface SseBlock {
+  id: string | undefined;
+  /** The block's `data:` lines joined by LF: one or more frames. */
+  data: string;
 }
 
 /** An SSE stream read over fetch, parsed into frames as they arrive. */
@@ -14,6 +24,8 @@ export interface SseClient {
   headers: Headers;
   /** Every frame so far, in order. */
   messages: SseMessage[];
+  /** Every block with data so far, in order. */
+  blocks: SseBlock[];
   frames(): ServerFrame[];
   /** Lines in arrival order, comments and `retry:` included, for format checks. */
   lines: string[];
@@ -41,21 +53,27 @@ export async function openSse(url: string, init: { headers?: Record<string, stri
     signal: controller.signal,
   });
   const messages: SseMessage[] = [];
+  const blocks: SseBlock[] = [];
   const lines: string[] = [];
   let lastId: string | undefined;
   let paused = false;
   let resumeReading: (() => void) | undefined;
 
-  const parse = (block: string): void => {
-    let data: string | undefined;
+  // As an EventSource does: the data lines joined by LF, then split back into frames.
+  const parse = (text: string): void => {
+    const data: string[] = [];
     let id: string | undefined;
-    for (const line of block.split('\n')) {
+    for (const line of text.split('\n')) {
       lines.push(line);
-      if (line.startsWith('data: ')) data = line.slice(6);
+      if (line.startsWith('data: ')) data.push(line.slice(6));
       else if (line.startsWith('id: ')) id = line.slice(4);
     }
     if (id !== undefined) lastId = id;
-    if (data !== undefined) messages.push({ id, frame: JSON.parse(data) as ServerFrame });
+    if (data.length === 0) return;
+    const block = blocks.push({ id, data: data.join('\n') }) - 1;
+    for (const json of (blocks[block] as SseBlock).data.split('\n')) {
+      messages.push({ id, block, frame: JSON.parse(json) as ServerFrame });
+    }
   };
 
   const ended = (async () => {
@@ -84,6 +102,7 @@ export async function openSse(url: string, init: { headers?: Record<string, stri
     status: response.status,
     headers: response.headers,
     messages,
+    blocks,
     lines,
     frames: () => messages.map((m) => m.frame),
     lastEventId: () => lastId,

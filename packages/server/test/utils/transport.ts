@@ -14,6 +14,8 @@ export interface ChannelRequest {
 export interface Subscription {
   frames(): ServerFrame[];
   waitFor(predicate: (frame: ServerFrame) => boolean, ms?: number): Promise<ServerFrame>;
+  /** The text of each WebSocket message or SSE block's data: frames joined by LF. */
+  batches(): string[];
   /** Event frames only, in arrival order. */
   events(): Array<Extract<ServerFrame, { type: 'event' }>>;
   pause(): void;
@@ -56,6 +58,7 @@ export async function subscribe(
     return {
       frames: sse.frames,
       waitFor: (p, ms) => sse.waitFor(p, ms),
+      batches: () => sse.blocks.map((block) => block.data),
       events: () => sse.frames().filter((f) => f.type === 'event'),
       pause: sse.pause,
       close: sse.close,
@@ -74,6 +77,7 @@ export async function subscribe(
   return {
     frames: () => ws.frames,
     waitFor: (p, ms) => ws.waitFor(p, ms),
+    batches: () => ws.messages,
     events: () => ws.frames.filter((f) => f.type === 'event'),
     pause: ws.pause,
     close: ws.close,

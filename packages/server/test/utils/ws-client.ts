@@ -6,7 +6,10 @@ import { waitUntil } from './wait.js';
 /** A WebSocket client that records every frame it receives. */
 export interface WsClient {
   ws: WebSocket;
+  /** Every frame so far, in order. */
   frames: ServerFrame[];
+  /** The text of every message so far: each holds one or more frames joined by LF. */
+  messages: string[];
   send(frame: ClientFrame | Record<string, unknown>): void;
   sendRaw(data: string | Buffer, binary?: boolean): void;
   waitFor<F extends ServerFrame>(
@@ -26,8 +29,12 @@ export async function openWs(url: string, headers: Record<string, string> = {}):
   const ws = new WebSocket(url, { headers });
   onTestFinished(() => ws.terminate());
   const frames: ServerFrame[] = [];
+  const messages: string[] = [];
   ws.on('message', (data, isBinary) => {
-    if (!isBinary) frames.push(JSON.parse(String(data)) as ServerFrame);
+    if (isBinary) return;
+    const text = String(data);
+    messages.push(text);
+    for (const json of text.split('\n')) frames.push(JSON.parse(json) as ServerFrame);
   });
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {
     ws.on('close', (code, reason) => resolve({ code, reason: String(reason) }));
@@ -44,6 +51,7 @@ export async function openWs(url: string, headers: Record<string, string> = {}):
   return {
     ws,
     frames,
+    messages,
     send: (frame) => ws.send(JSON.stringify(frame)),
     sendRaw: (data, binary = false) => ws.send(data, { binary }),
     waitFor: (predicate: (frame: ServerFrame) => boolean, ms = 3000) =>

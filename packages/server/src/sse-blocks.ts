@@ -1,0 +1,77 @@
+import { MAX_MESSAGE_BYTES } from './limits.js';
+
+/** A server frame on its way to an event stream. */
+export interface SseFrame {
+  /** `data: <json>\n`. */
+  readonly sseData: Buffer;
+  /** `id: <event id>\n`, for an `event` frame only. */
+  readonly sseId?: Buffer | undefined;
+  /** The frame alone as a complete block, when one is shared by many streams. */
+  readonly sseBlock?: Buffer | undefined;
+}
+
+/** A frame, or lines written as they are between blocks (`retry:`, a `: ping` comment). */
+export type SsePiece = SseFrame | Buffer;
+
+const BLANK_LINE = Buffer.from('\n');
+/** `data: ` and the line's LF. */
+const DATA_LINE_OVERHEAD = 7;
+
+/** A frame that is not an event, as a piece of the stream. */
+export function sseFrame(json: string): SseFrame {
+  return { sseData: Buffer.from(`data: ${json}\n`) };
+}
+
+/** What a queued piece counts toward a stream's send buffer. */
+export function ssePieceBytes(piece: SsePiece): number {
+  if (Buffer.isBuffer(piece)) return piece.length;
+  return piece.sseData.length + (piece.sseId?.length ?? 0) + 1;
+}
+
+/**
+ * `pieces`, in order, as event-stream text: consecutive frames share a block,
+ * one `data:` line each, while their JSON joined by LF stays within `maxBytes`
+ * (a larger frame goes alone). A block with `event` frames ends with one `id:`
+ * line, the last event's, so that the stream's last event id is still the
+ * newest event delivered. Lines given as a buffer close the open block first.
+ */
+export function encodeSseBlocks(
+  pieces: readonly SsePiece[],
+  maxBytes: number = MAX_MESSAGE_BYTES,
+): Buffer {
+  const first = pieces[0];
+  if (pieces.length === 1 && first !== undefined) {
+    if (Buffer.isBuffer(first)) return first;
+    if (first.sseBlock !== undefined) return first.sseBlock;
+  }
+  const out: Buffer[] = [];
+  let total = 0;
+  const add = (chunk: Buffer): void => {
+    out.push(chunk);
+    total += chunk.length;
+  };
+  /** Length of the open block's frames joined by LF; -1 when no block is open. */
+  let joined = -1;
+  let id: Buffer | undefined;
+  const closeBlock = (): void => {
+    if (joined < 0) return;
+    if (id !== undefined) add(id);
+    add(BLANK_LINE);
+    joined = -1;
+    id = undefined;
+  };
+  for (const piece of pieces) {
+    if (Buffer.isBuffer(piece)) {
+      closeBlock();
+      add(piece);
+      continue;
+    }
+    const text = piece.sseData.length - DATA_LINE_OVERHEAD;
+    if (joined >= 0 && joined + 1 + text > maxBytes) closeBlock();
+    joined = joined < 0 ? text : joined + 1 + text;
+    add(piece.sseData);
+    if (piece.sseId !== undefined) id = piece.sseId;
+  }
+  closeBlock();
+  return Buffer.concat(out, total);
+}
