@@ -217,10 +217,12 @@ function openSse(base, onSubscribed, onEvent) {
       buffer += chunk;
       let end = buffer.indexOf('\n\n');
       while (end !== -1) {
-        const block = buffer.slice(0, end);
+        // A block holds one or more frames, one `data:` line each.
+        for (const line of buffer.slice(0, end).split('\n')) {
+          if (line.startsWith('data: {"type":"event"')) onEvent(++received);
+          else if (line.startsWith('data: {"type":"subscribed"')) onSubscribed();
+        }
         buffer = buffer.slice(end + 2);
-        if (block.startsWith('id: ')) onEvent(++received);
-        else if (block.includes('"type":"subscribed"')) onSubscribed();
         end = buffer.indexOf('\n\n');
       }
     });
@@ -235,9 +237,12 @@ function openWs(base, onSubscribed, onEvent) {
     ws.send('{"type":"subscribe","channel":"bench"}');
   });
   ws.on('message', (data) => {
-    const frame = JSON.parse(data);
-    if (frame.type === 'event') onEvent(++received);
-    else if (frame.type === 'subscribed') onSubscribed();
+    // A message holds one or more frames separated by LF.
+    for (const json of String(data).split('\n')) {
+      const frame = JSON.parse(json);
+      if (frame.type === 'event') onEvent(++received);
+      else if (frame.type === 'subscribed') onSubscribed();
+    }
   });
   ws.on('error', (error) => parentPort.postMessage({ type: 'error', error: String(error) }));
 }
