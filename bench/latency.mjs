@@ -4,6 +4,7 @@
 import { baselineOf, consumers } from './lib/consumers.mjs';
 import { interleaved } from './lib/interleave.mjs';
 import { median, ms, printTable, ratio } from './lib/report.mjs';
+import { isMainClientRow } from './tidewire.mjs';
 
 export const defaults = { rounds: 5, warmupMs: 500, durationMs: 2000, intervalMs: 1 };
 
@@ -47,9 +48,7 @@ function print(title, rows) {
 function latencyTargets(oneWay) {
   const ws = oneWay.find((r) => r.name === baselineOf('websocket'));
   return ['websocket', 'sse'].map((transport) => {
-    const ours = oneWay.find(
-      (r) => r.tidewire && !r.endToEnd && r.transport === transport && !r.name.includes('100'),
-    );
+    const ours = oneWay.find((r) => isMainClientRow(r, transport));
     const name = `latency ${transport}: p99 ≤ 1.2 × raw ws p99`;
     if (ours?.status !== 'measured' || ws?.status !== 'measured')
       return { name, status: 'pending' };

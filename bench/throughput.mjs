@@ -7,6 +7,7 @@
 import { baselineOf, consumers } from './lib/consumers.mjs';
 import { interleaved } from './lib/interleave.mjs';
 import { int, median, printTable, ratio } from './lib/report.mjs';
+import { isMainClientRow } from './tidewire.mjs';
 
 export const defaults = { rounds: 5, warmupMs: 500, durationMs: 2000, window: 2048 };
 
@@ -41,10 +42,9 @@ export function summarize(results, value) {
 /** Targets: ≥ 0.9 × baseline on each transport, and ahead of every peer on that transport. */
 export function throughputTargets(rows) {
   return ['websocket', 'sse'].map((transport) => {
-    // The client row (fed by the frame server), not the end-to-end @tidewire/server row.
-    const ours = rows.find(
-      (r) => r.tidewire && !r.endToEnd && r.transport === transport && !r.name.includes('100'),
-    );
+    // The client row (fed by the frame server, batched, one channel): not the
+    // end-to-end @tidewire/server row, the 100-channel row or the unbatched rows.
+    const ours = rows.find((r) => isMainClientRow(r, transport));
     const peers = rows.filter((r) => !r.tidewire && !r.baseline && r.transport === transport);
     const name = `throughput ${transport}: ≥ 0.9 × baseline and ahead of every peer`;
     if (ours?.status !== 'measured') return { name, status: 'pending' };

@@ -118,15 +118,17 @@ async function openTidewire({ url, onEvent, transport, channels = 1, onClient })
  * cheaply as the baselines' servers do, so the row measures the client. Recovery
  * and footprint need history and resume, so they always run against
  * @tidewire/server. `endToEnd: true`: every measure runs against @tidewire/server.
+ * `batch: false` has the frame server send one frame per WebSocket message and
+ * one event per SSE block, instead of joining each batch as @tidewire/server does.
  */
-const slot = (transport, channels, endToEnd) => ({
+const slot = (transport, channels, endToEnd, batch = true) => ({
   transport,
   duplex: transport === 'websocket',
   server: 'tidewire',
   serverFor: endToEnd
     ? undefined
     : { throughput: 'tidewireFrames', latency: 'tidewireFrames', roundTrip: 'tidewireFrames' },
-  serverOptions: { channels },
+  serverOptions: batch ? { channels } : { channels, batch },
   tidewire: true,
   endToEnd,
   open: (ctx) => openTidewire({ ...ctx, transport, channels: ctx.channels ?? channels }),
@@ -134,15 +136,30 @@ const slot = (transport, channels, endToEnd) => ({
 
 /**
  * Tidewire's rows: the client on each transport (one channel, and 100 channels on
- * one connection), then the same clients fed by @tidewire/server (end to end).
+ * one connection; then one channel without batching, one frame per message or
+ * event), then the same clients fed by @tidewire/server (end to end).
  */
 export const tidewireConsumers = {
   'Tidewire WebSocket': slot('websocket', 1, false),
   'Tidewire SSE': slot('sse', 1, false),
   'Tidewire WebSocket, 100 channels': slot('websocket', 100, false),
   'Tidewire SSE, 100 channels': slot('sse', 100, false),
+  'Tidewire WebSocket, one frame per message': slot('websocket', 1, false, false),
+  'Tidewire SSE, one event per block': slot('sse', 1, false, false),
   '@tidewire/server → Tidewire WebSocket': slot('websocket', 1, true),
   '@tidewire/server → Tidewire SSE': slot('sse', 1, true),
 };
+
+/**
+ * True for Tidewire's main client row on `transport`: fed by the frame server,
+ * one channel, batched (the row the targets are checked against).
+ */
+export const isMainClientRow = (row, transport) =>
+  row.tidewire &&
+  !row.endToEnd &&
+  row.transport === transport &&
+  !row.name.includes('100') &&
+  !row.name.endsWith(', one frame per message') &&
+  !row.name.endsWith(', one event per block');
 
 export { openTidewire };

@@ -305,18 +305,74 @@ async function phoenix() {
   };
 }
 
+/** What @tidewire/server joins into one WebSocket message or SSE event at most (PROTOCOL.md, Limits). */
+const MAX_MESSAGE_BYTES = 64 * 1024;
+const LF = Buffer.from('\n');
+
+/**
+ * Frames (UTF-8 buffers), in order, joined by LF into messages as @tidewire/server
+ * sends them: as many frames per message as fit in MAX_MESSAGE_BYTES, a larger
+ * frame alone.
+ */
+function joinFrames(frames) {
+  const messages = [];
+  let parts = [];
+  let length = -1;
+  for (const frame of frames) {
+    if (length >= 0 && length + 1 + frame.length > MAX_MESSAGE_BYTES) {
+      messages.push(parts.length === 1 ? parts[0] : Buffer.concat(parts, length));
+      parts = [];
+      length = -1;
+    }
+    if (length >= 0) {
+      parts.push(LF);
+      length += 1;
+    } else length = 0;
+    parts.push(frame);
+    length += frame.length;
+  }
+  if (length >= 0) messages.push(parts.length === 1 ? parts[0] : Buffer.concat(parts, length));
+  return messages;
+}
+
+/**
+ * Event frames as SSE blocks, as @tidewire/server sends them: a `data:` line per
+ * frame while the frames joined by LF fit in MAX_MESSAGE_BYTES, then one `id:`
+ * line (the block's last event) and the blank line. `pieces` come from sseWire.
+ */
+function sseBlocks(pieces) {
+  let out = '';
+  let joined = -1;
+  let id = '';
+  for (const piece of pieces) {
+    if (joined >= 0 && joined + 1 + piece.bytes > MAX_MESSAGE_BYTES) {
+      out += `${id}\n`;
+      joined = -1;
+    }
+    joined = joined < 0 ? piece.bytes : joined + 1 + piece.bytes;
+    out += piece.data;
+    id = piece.id;
+  }
+  return joined < 0 ? out : `${out}${id}\n`;
+}
+
 /**
  * A server that speaks the Tidewire protocol as cheaply as the baselines speak
  * theirs, so that Tidewire's client rows measure the client: `welcome`,
  * `subscribed` and `ack` frames, and `event` frames whose serialized form (the
  * same 100-byte payload inside the protocol's envelope) is reused under credit
- * exactly as the baselines reuse theirs, written in the same batches (corked on
- * WebSocket, one write per batch on SSE). No history, no resume, no limits: the
- * full server is measured by the `@tidewire/server` rows (kind `tidewire`).
- * Events go round-robin over `channels` channels `bench-0` … `bench-{n-1}`.
+ * exactly as the baselines reuse theirs. Each batch goes out as @tidewire/server
+ * sends the frames of one tick: joined by LF into WebSocket messages of at most
+ * 64 KiB (corked per batch), or into SSE blocks of a `data:` line per frame and
+ * one `id:` line (one write per batch). With `options.batch === false`, one frame
+ * per message and one event per block instead, to show the client without
+ * batching. No history, no resume, no limits: the full server is measured by the
+ * `@tidewire/server` rows (kind `tidewire`). Events go round-robin over
+ * `channels` channels `bench-0` … `bench-{n-1}`.
  */
 async function tidewireFrames() {
   const channels = options.channels ?? 1;
+  const batching = options.batch !== false;
   const EPOCH = 'bench';
   const welcome = JSON.stringify({ type: 'welcome', epoch: EPOCH, heartbeat: 15_000 });
   const subscribed = (channel) =>
@@ -328,7 +384,12 @@ async function tidewireFrames() {
   const eventFrame = (e) =>
     `{"type":"event","channel":"bench-${e.seq % channels}","id":"${EPOCH}-${e.seq + 1}","event":"message","data":${JSON.stringify(e)}}`;
   const wsWire = wireCache((e) => Buffer.from(eventFrame(e)), slots);
-  const sseWire = wireCache((e) => `id: ${EPOCH}-${e.seq + 1}\ndata: ${eventFrame(e)}\n\n`, slots);
+  const sseWire = wireCache((e) => {
+    const frame = eventFrame(e);
+    const data = `data: ${frame}\n`;
+    const id = `id: ${EPOCH}-${e.seq + 1}\n`;
+    return { data, id, bytes: Buffer.byteLength(frame), block: `${data}${id}\n` };
+  }, slots);
   const streams = new Set();
 
   const server = http.createServer((req, res) => {
@@ -345,12 +406,13 @@ async function tidewireFrames() {
       'access-control-allow-origin': '*',
     });
     const names = url.searchParams.getAll('channel').map((c) => c.split('@')[0]);
-    res.write(
-      `retry: 1000\n\n: ping\n\ndata: ${welcome}\n\n${names.map((c) => `data: ${subscribed(c)}\n\n`).join('')}`,
+    const head = [welcome, ...names.map(subscribed)].map((frame) => `data: ${frame}\n`);
+    res.write(`retry: 1000\n\n: ping\n\n${head.join(batching ? '' : '\n')}\n`);
+    const stop = pump(
+      batching
+        ? (batch) => res.write(sseBlocks(batch.map(sseWire)))
+        : (batch) => res.write(batch.map((e) => sseWire(e).block).join('')),
     );
-    const stop = pump((batch) => {
-      res.write(batch.map(sseWire).join(''));
-    });
     res.on('close', stop);
   });
 
@@ -358,27 +420,27 @@ async function tidewireFrames() {
   wss.on('connection', (ws) => {
     let joined = 0;
     let stop = () => {};
+    const sendAll = (frames) =>
+      corked(ws, () => {
+        for (const message of batching ? joinFrames(frames) : frames) {
+          ws.send(message, { binary: false });
+        }
+      });
     ws.on('message', (raw) => {
       const frame = JSON.parse(String(raw));
       if (frame.type === 'auth') ws.send(welcome);
       else if (frame.type === 'subscribe') {
         ws.send(subscribed(frame.channel));
-        if (++joined === channels) {
-          stop = pump((batch) =>
-            corked(ws, () => {
-              for (const e of batch) ws.send(wsWire(e), { binary: false });
-            }),
-          );
-        }
+        if (++joined === channels) stop = pump((batch) => sendAll(batch.map(wsWire)));
       } else if (frame.type === 'publish') {
         // As the protocol has it: a subscriber receives its own event, then the ack.
         const id = `${EPOCH}-p${frame.ref}`;
-        corked(ws, () => {
-          ws.send(
+        sendAll([
+          Buffer.from(
             `{"type":"event","channel":${JSON.stringify(frame.channel)},"id":"${id}","event":"message","data":${JSON.stringify(frame.data)}}`,
-          );
-          ws.send(`{"type":"ack","ref":${JSON.stringify(frame.ref)},"id":"${id}"}`);
-        });
+          ),
+          Buffer.from(`{"type":"ack","ref":${JSON.stringify(frame.ref)},"id":"${id}"}`),
+        ]);
       }
     });
     ws.on('close', () => stop());
