@@ -104,8 +104,9 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
   let closed = false;
   let state: ClientState = { sse: { status: 'idle' }, websocket: { status: 'idle' } };
 
+  // A throwing `error` listener is only logged: reporting it would call it again.
   const emitter = createEmitter<ClientEvents>((error, type) => {
-    if (type !== 'error') report(new TidewireError('listener_failed', { cause: error }));
+    if (type !== 'error') listenerError(error);
     else logger?.('listener_failed', error);
   });
   const report = (error: TidewireError) => {
@@ -130,10 +131,10 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
     for (const text of splitFrames(data)) {
       const f = parseFrame(text);
       if (!f) report(new ConnectionError('bad_message'));
-      else if (f.type === 'welcome') sink.open(f.heartbeat);
+      else if (f.type === 'welcome') sink.onOpen(f.heartbeat);
       else if (t === 'sse' && f.type === 'error' && !f.channel)
-        return sink.end(errorFor(f.code, {}, f.message));
-      else sink.message(f);
+        return sink.onEnd(errorFor(f.code, {}, f.message));
+      else sink.onMessage(f);
     }
   };
   const outbox = createOutbox(env, (d) => conns.websocket.send(d), publishTimeout, maxQueue);
@@ -259,7 +260,7 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
 
   const drop = (c: Channel) => {
     chans.delete(c.name);
-    if (c.placed) leave(c);
+    leave(c);
   };
 
   return {

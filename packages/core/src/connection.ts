@@ -77,14 +77,14 @@ export function transition(state: ConnectionState, event: ConnectionEvent): Conn
 /** What a transport adapter reports to its connection. Calls from a superseded attempt are ignored. */
 export interface Sink<M> {
   /** The connection is ready (Tidewire: `welcome` arrived). `heartbeat`: the server's interval in ms. */
-  open(heartbeat?: number): void;
-  message(message: M): void;
+  onOpen(heartbeat?: number): void;
+  onMessage(message: M): void;
   /** Bytes arrived (comments, pings): feeds the heartbeat watchdog. */
-  activity(): void;
+  onActivity(): void;
   /** The server's suggested reconnection delay (SSE `retry:`). */
-  hint(ms: number): void;
+  onRetry(ms: number): void;
   /** The connection ended by itself; `error` says why. */
-  end(error: TidewireError): void;
+  onEnd(error: TidewireError): void;
 }
 
 /** An open transport, as its adapter returns it. */
@@ -239,23 +239,23 @@ export function createConnection<M>(o: ConnectionOptions<M>): Connection {
       if (a.open && a === cur) dog.feed();
     };
     return {
-      open(heartbeat) {
+      onOpen(heartbeat) {
         if (a !== cur || a.open) return;
         a.open = true;
         dropPrev();
         dog.start(heartbeat ? heartbeat * 2.5 : o.idleTimeout);
         dispatch({ type: 'opened' });
       },
-      message(m) {
+      onMessage(m) {
         if (a !== cur && a !== prev) return;
         activity();
         o.onMessage(m);
       },
-      activity,
-      hint(ms) {
+      onActivity: activity,
+      onRetry(ms) {
         serverDelay = ms;
       },
-      end: (error) => end(a, error),
+      onEnd: (error) => end(a, error),
     };
   };
 

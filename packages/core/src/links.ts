@@ -7,7 +7,6 @@ import {
   type Sink,
 } from './connection';
 import { type Environment, resolveEnvironment } from './environment';
-import { ConnectionError } from './errors';
 import { createTokenSource, type GetToken, type TokenSource } from './token';
 import { openSse, type SseMessage } from './transports/sse';
 import { openWebSocket, type WebSocketConstructor } from './transports/websocket';
@@ -97,26 +96,24 @@ export function createBase(o: TransportOptions): Base {
           maxMessageBytes,
         },
         {
-          onOpen: () => open && sink.open(),
+          ...sink,
+          onOpen: () => open && sink.onOpen(),
           onMessage: (m) => onMessage(m, sink),
-          onRetry: sink.hint,
-          onActivity: sink.activity,
-          onEnd: sink.end,
         },
       ),
     }),
     ws: (url, protocols, onOpen, onMessage) => (token, sink) => {
-      const WebSocket = o.WebSocket ?? (globalThis.WebSocket as WebSocketConstructor | undefined);
-      if (!WebSocket) {
-        sink.end(new ConnectionError('unsupported'));
-        return { close() {} };
-      }
       const link = openWebSocket(
-        { url, WebSocket, protocols, maxMessageBytes },
         {
+          url,
+          WebSocket: o.WebSocket ?? (globalThis.WebSocket as WebSocketConstructor | undefined),
+          protocols,
+          maxMessageBytes,
+        },
+        {
+          ...sink,
           onOpen: () => onOpen(link.send, token, sink),
           onMessage: (data) => onMessage(data, sink),
-          onEnd: sink.end,
         },
       );
       return link;

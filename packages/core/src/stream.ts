@@ -68,9 +68,9 @@ export function openStream(url: string, options: StreamOptions = {}): Stream {
           options.protocols ?? [],
           (send, token, sink) => {
             if (token !== undefined && options.authMessage) send(options.authMessage(token));
-            sink.open();
+            sink.onOpen();
           },
-          (data, sink) => sink.message({ event: 'message', data, id: '' }),
+          (data, sink) => sink.onMessage({ event: 'message', data, id: '' }),
         )
       : base.sse(
           () => url,
@@ -78,7 +78,7 @@ export function openStream(url: string, options: StreamOptions = {}): Stream {
           true,
           (m, sink) => {
             id = m.lastEventId;
-            sink.message({ event: m.event, data: own(m.data), id });
+            sink.onMessage({ event: m.event, data: own(m.data), id });
           },
         ),
     {

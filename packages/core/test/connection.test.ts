@@ -69,8 +69,8 @@ describe('createConnection', () => {
     t.conn.start();
     await flush();
     expect(t.tokens).toEqual(['tok']);
-    t.last().open(1000);
-    t.last().message('a');
+    t.last().onOpen(1000);
+    t.last().onMessage('a');
     expect(t.conn.state().status).toBe('open');
     expect(t.messages).toEqual(['in:a']);
     expect(t.conn.send('x')).toBe(true);
@@ -80,8 +80,8 @@ describe('createConnection', () => {
     const t = setup();
     t.conn.start();
     await flush();
-    t.last().open();
-    t.last().end(new ConnectionError('network'));
+    t.last().onOpen();
+    t.last().onEnd(new ConnectionError('network'));
     expect(t.conn.state()).toMatchObject({ status: 'waiting', attempt: 1, delay: 500 });
     await vi.advanceTimersByTimeAsync(499);
     expect(t.sinks).toHaveLength(1);
@@ -93,7 +93,7 @@ describe('createConnection', () => {
     const t = setup();
     t.conn.start();
     await flush();
-    t.last().end(new AuthError('forbidden'));
+    t.last().onEnd(new AuthError('forbidden'));
     expect(t.conn.state()).toMatchObject({ status: 'failed', error: { code: 'forbidden' } });
     await vi.advanceTimersByTimeAsync(60_000);
     expect(t.sinks).toHaveLength(1);
@@ -105,13 +105,13 @@ describe('createConnection', () => {
     const t = setup({ getToken });
     t.conn.start();
     await flush();
-    t.last().end(new AuthError('token_expired'));
+    t.last().onEnd(new AuthError('token_expired'));
     await flush();
     expect(t.tokens).toEqual(['connect', 'expired']);
-    t.last().end(new AuthError('unauthorized'));
+    t.last().onEnd(new AuthError('unauthorized'));
     expect(t.conn.state()).toMatchObject({ status: 'waiting', delay: 1000 });
     await vi.advanceTimersByTimeAsync(1000);
-    t.last().end(new AuthError('unauthorized'));
+    t.last().onEnd(new AuthError('unauthorized'));
     expect(t.conn.state()).toMatchObject({ status: 'failed', error: { code: 'auth_rejected' } });
   });
 
@@ -140,9 +140,9 @@ describe('createConnection', () => {
     const t = setup();
     t.conn.start();
     await flush();
-    t.last().open(1000);
+    t.last().onOpen(1000);
     await vi.advanceTimersByTimeAsync(2000);
-    t.last().activity();
+    t.last().onActivity();
     await vi.advanceTimersByTimeAsync(2000);
     expect(t.conn.state().status).toBe('open');
     await vi.advanceTimersByTimeAsync(500);
@@ -153,10 +153,10 @@ describe('createConnection', () => {
     const t = setup();
     t.conn.start();
     await flush();
-    t.last().open();
+    t.last().onOpen();
     t.signal('offline');
     expect(t.conn.state().status).toBe('open');
-    t.last().end(new ConnectionError('network'));
+    t.last().onEnd(new ConnectionError('network'));
     expect(t.conn.state().status).toBe('offline');
     await vi.advanceTimersByTimeAsync(60_000);
     expect(t.sinks).toHaveLength(1);
@@ -169,7 +169,7 @@ describe('createConnection', () => {
     const t = setup();
     t.conn.start();
     await flush();
-    t.last().open(1000);
+    t.last().onOpen(1000);
     t.signal('hidden');
     vi.setSystemTime(Date.now() + 10_000);
     t.signal('visible');
@@ -185,15 +185,15 @@ describe('createConnection', () => {
     t.conn.start();
     await flush();
     for (const attempt of [1, 2, 3]) {
-      t.last().open();
-      t.last().end(new ConnectionError('network'));
+      t.last().onOpen();
+      t.last().onEnd(new ConnectionError('network'));
       const state = t.conn.state();
       expect(state).toMatchObject({ attempt });
       await vi.advanceTimersByTimeAsync(state.status === 'waiting' ? state.delay : 0);
     }
-    t.last().open();
+    t.last().onOpen();
     await vi.advanceTimersByTimeAsync(5000);
-    t.last().end(new ConnectionError('network'));
+    t.last().onEnd(new ConnectionError('network'));
     expect(t.conn.state()).toMatchObject({ attempt: 1 });
   });
 
@@ -201,16 +201,16 @@ describe('createConnection', () => {
     const t = setup();
     t.conn.start();
     await flush();
-    t.last().open();
+    t.last().onOpen();
     t.conn.restart();
     await flush();
     expect(t.sinks).toHaveLength(2);
-    t.sinks[0]!.message('old');
+    t.sinks[0]!.onMessage('old');
     expect(t.closed).toEqual([]);
-    t.sinks[1]!.open();
+    t.sinks[1]!.onOpen();
     expect(t.closed).toEqual([0]);
-    t.sinks[0]!.message('late');
-    t.sinks[1]!.message('new');
+    t.sinks[0]!.onMessage('late');
+    t.sinks[1]!.onMessage('new');
     expect(t.messages).toEqual(['in:old', 'in:new']);
     expect(t.states.map((s) => s.status)).toEqual(['connecting', 'open']);
   });
@@ -219,7 +219,7 @@ describe('createConnection', () => {
     const t = setup({ heartbeat: 1000 });
     t.conn.start();
     await flush();
-    t.last().open(1000);
+    t.last().onOpen(1000);
     t.conn.stop();
     expect(t.closed).toEqual([0]);
     expect(vi.getTimerCount()).toBe(0);

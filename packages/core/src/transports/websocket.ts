@@ -17,7 +17,8 @@ export type WebSocketConstructor = new (
 /** What {@link openWebSocket} opens. */
 export interface WsRequest {
   url: string;
-  WebSocket: WebSocketConstructor;
+  /** Without one the socket ends at once with the fatal `unsupported`. */
+  WebSocket: WebSocketConstructor | undefined;
   protocols?: string | string[];
   /** Largest accepted text message, in UTF-16 code units (a lower bound of its bytes). */
   maxMessageBytes: number;
@@ -29,7 +30,8 @@ export interface WsHandlers {
   onMessage(data: unknown): void;
   /**
    * Exactly once, unless the caller closed first: the close as its error (`network` for 1006, or
-   * when the constructor threw), or `too_large` for a message over `maxMessageBytes`.
+   * when the constructor threw; `unsupported` without one), or `too_large` for a message over
+   * `maxMessageBytes`.
    */
   onEnd(error: TidewireError): void;
 }
@@ -57,7 +59,7 @@ export function openWebSocket(request: WsRequest, handlers: WsHandlers): WsLink 
     handlers.onEnd(error);
   };
   try {
-    const ws = new request.WebSocket(request.url, request.protocols);
+    const ws = new request.WebSocket!(request.url, request.protocols);
     socket = ws;
     ws.addEventListener('open', () => done || handlers.onOpen());
     ws.addEventListener('message', ({ data }: { data: unknown }) => {
@@ -69,7 +71,8 @@ export function openWebSocket(request: WsRequest, handlers: WsHandlers): WsLink 
     // Failures are reported by the close event that follows; listening keeps Node's `ws` quiet.
     ws.addEventListener('error', () => {});
   } catch (error) {
-    Promise.resolve().then(() => finish(new ConnectionError('network', { cause: error })));
+    const code = request.WebSocket ? 'network' : 'unsupported';
+    Promise.resolve().then(() => finish(new ConnectionError(code, { cause: error })));
   }
   return {
     send(data) {
