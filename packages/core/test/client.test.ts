@@ -301,7 +301,7 @@ describe('createClient over WebSocket', () => {
         .map((f) => JSON.stringify(f))
         .join('\n'),
     );
-    const sent = client.publish('prices', { n: 3 });
+    const sent = client.publish('prices', 3);
     await tick();
     const ref = (ws.sent.at(-1) as { ref: string }).ref;
     ws.receive(
