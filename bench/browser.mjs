@@ -214,11 +214,11 @@ function definePageConsumer(tab, consumer) {
 
 async function trial(context, page, name, o) {
   const c = pageConsumers[name];
-  const counter = new SharedArrayBuffer(4);
+  const counter = new SharedArrayBuffer(8);
   const delivered = new Int32Array(counter);
   page.setCount((n) => {
     Atomics.store(delivered, 0, n);
-    Atomics.notify(delivered, 0);
+    if (n >= Atomics.load(delivered, 1)) Atomics.notify(delivered, 0);
   });
   const { worker, url } = await startWorker(c.server, 'credit', counter, o);
   const tab = await context.newPage();
@@ -255,7 +255,7 @@ async function sseConnections(context, page, o) {
     ['EventSource per channel', 'sse-raw', 'naive'],
   ];
   for (const [name, kind, how] of cases) {
-    const { worker, url } = await startWorker(kind, 'idle', new SharedArrayBuffer(4), o);
+    const { worker, url } = await startWorker(kind, 'idle', new SharedArrayBuffer(8), o);
     const tab = await context.newPage();
     try {
       await tab.goto(pageUrl(page, { tidewire: kind === 'tidewire' }, url));

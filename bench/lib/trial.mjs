@@ -59,7 +59,7 @@ async function main() {
   if (!consumer || !measure)
     return { ok: false, error: `unknown ${spec.consumer}/${spec.measure}` };
   if (measure.duplex && !consumer.duplex) return { ok: false, error: 'not duplex' };
-  const counter = new SharedArrayBuffer(4);
+  const counter = new SharedArrayBuffer(8);
   let server;
   try {
     server = await startServer(consumer, counter);
