@@ -36,8 +36,6 @@ export interface ClientOptions extends TransportOptions {
   publishTimeout?: number;
   /** Most WebSocket publishes waiting to be sent or acknowledged. @default 100 */
   maxQueue?: number;
-  /** How many recent ids per channel are remembered to drop duplicates. @default 128 */
-  dedupeWindow?: number;
   /** When `'auto'` moves channels off a transport that does not work. @default { after: 2, ttl: 300000 } */
   fallback?: FallbackOptions;
   /** Where to persist each channel's last id (e.g. `sessionStorage`) to resume after a reload. @default none */
@@ -88,7 +86,6 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
     closeDelay = 1000,
     publishTimeout = 10_000,
     maxQueue = 100,
-    dedupeWindow = 128,
     storage,
     logger,
   } = options;
@@ -273,7 +270,7 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
         try {
           since ??= storage?.getItem(key(name)) ?? undefined;
         } catch {}
-        c = createChannel(name, since, dedupeWindow, (t) => conns[t].state());
+        c = createChannel(name, since, (t) => conns[t].state());
         chans.set(name, c);
       }
       const ch = c;

@@ -120,8 +120,10 @@ export interface Connection {
   start(): void;
   stop(): void;
   /**
-   * Open a fresh transport (new channel set); the current one closes once the new one is open.
-   * Starts when stopped; a wait for a retry is left as it is (the retry opens afresh anyway).
+   * Open a fresh transport (new channel set). The current one is closed first, so nothing it
+   * still receives is delivered: the positions the new one is opened with are exactly where
+   * delivery stopped, and its replay neither skips nor repeats an event. The state stays `open`
+   * meanwhile. Starts when stopped; a wait for a retry is left as it is (the retry opens afresh).
    */
   restart(): void;
   /** Sends on the open transport; false when not open. */
@@ -138,7 +140,6 @@ export function createConnection<M>(o: ConnectionOptions<M>): Connection {
   const { env, tokens } = o;
   let state = IDLE;
   let cur: Attempt | undefined;
-  let prev: Attempt | undefined;
   let timer: unknown;
   let until = 0;
   let tries = 0;
@@ -157,11 +158,6 @@ export function createConnection<M>(o: ConnectionOptions<M>): Connection {
   );
 
   const kill = (a: Attempt | undefined) => a?.link?.close();
-  /** Closes the attempt a new one replaced while it opened. */
-  const dropPrev = () => {
-    kill(prev);
-    prev = undefined;
-  };
 
   const dispatch = (event: ConnectionEvent) => {
     const p = state;
@@ -171,7 +167,6 @@ export function createConnection<M>(o: ConnectionOptions<M>): Connection {
     if (p.status === 'waiting') env.clearTimeout(timer);
     if (n.status !== 'open' && active(p.status)) {
       kill(cur);
-      dropPrev();
       cur = undefined;
       dog.stop();
     }
@@ -201,7 +196,6 @@ export function createConnection<M>(o: ConnectionOptions<M>): Connection {
   };
 
   const end = (a: Attempt | undefined, error: TidewireError) => {
-    if (a === prev) dropPrev();
     if (!a || a !== cur) return;
     const stable = !!a.open && env.now() - openedAt >= o.stableAfter;
     o.onLost?.(error, stable);
@@ -242,12 +236,11 @@ export function createConnection<M>(o: ConnectionOptions<M>): Connection {
       onOpen(heartbeat) {
         if (a !== cur || a.open) return;
         a.open = true;
-        dropPrev();
         dog.start(heartbeat ? heartbeat * 2.5 : o.idleTimeout);
         dispatch({ type: 'opened' });
       },
       onMessage(m) {
-        if (a !== cur && a !== prev) return;
+        if (a !== cur) return;
         activity();
         o.onMessage(m);
       },
@@ -273,10 +266,7 @@ export function createConnection<M>(o: ConnectionOptions<M>): Connection {
     stop: () => dispatch({ type: 'stop' }),
     restart() {
       if (!active(state.status)) return start();
-      if (cur?.open) {
-        dropPrev();
-        prev = cur;
-      } else kill(cur);
+      kill(cur);
       attempt(0);
     },
     send(data) {

@@ -10,8 +10,9 @@ const EVENT =
 
 /**
  * A copy of a captured string that does not point into the text it was captured from (about
- * 50 ns). Ids are kept long after their frame (dedupe ring, last event), and for SSE that text is
- * a slice of the whole network chunk: without the copy each kept id would keep its chunk alive.
+ * 50 ns). Ids are kept long after their frame (a channel's position and last event), and that
+ * text is a slice of a whole message (up to 64 KiB of joined frames) or SSE network chunk: without
+ * the copy each channel's position would keep its message alive.
  * The event type needs none: the expression takes only types under 13 characters, which V8
  * copies anyway (longer ones are parsed whole). `openStream` copies its SSE data for the same reason.
  * @internal

@@ -42,7 +42,7 @@ export interface SubscriptionSnapshot<T = unknown> {
   readonly error: TidewireError | undefined;
   /** Events delivered to listeners. */
   readonly received: number;
-  /** Events dropped because their id had already been delivered. */
+  /** Events dropped because they repeated the id of the event delivered just before. */
   readonly duplicates: number;
   /** `gap` events raised. */
   readonly gaps: number;
@@ -104,6 +104,11 @@ export interface Channel {
   linger: unknown;
   /** Whether it has joined a route yet. */
   placed: boolean;
+  /**
+   * Hands an event to listeners; false when it is dropped. Events count only once the server has
+   * confirmed the subscription on the channel's current route: any earlier one belongs to a
+   * subscription being replaced, whose events come again in the replay that follows `subscribed`.
+   */
   deliver(frame: EventFrame): boolean;
   /** Confirmed by the server, which may say from which position it is live. */
   subscribed(position: string | undefined): void;
@@ -119,12 +124,8 @@ export interface Channel {
 export function createChannel(
   name: string,
   since: string | undefined,
-  window: number,
   connection: (route: Transport) => ConnectionState,
 ): Channel {
-  const seen = new Set<string>();
-  const ring: string[] = [];
-  let at = 0;
   let snap: SubscriptionSnapshot | undefined;
   let lastEvent: ChannelEvent | undefined;
   let received = 0;
@@ -146,16 +147,13 @@ export function createChannel(
     linger: undefined,
     placed: false,
     deliver(f) {
-      if (seen.has(f.id)) {
+      if (!ch.live) return false;
+      // A server that replays from a position inclusively repeats that event.
+      if (f.id === ch.lastId) {
         duplicates++;
         ch.touch();
         return false;
       }
-      const old = ring[at];
-      if (old !== undefined) seen.delete(old);
-      ring[at] = f.id;
-      at = (at + 1) % window;
-      seen.add(f.id);
       ch.lastId = f.id;
       received++;
       lastEvent = { channel: name, id: f.id, type: f.event, data: f.data };

@@ -162,6 +162,35 @@ describe('client transport changes', () => {
     expect(got.filter((id) => id !== ownId)).toEqual(ids);
   });
 
+  it('should deliver a busy SSE channel exactly once while the stream reopens for other channels', async () => {
+    const server = await startServer();
+    const client = connect(server.url);
+    const sub = client.subscribe('feed', { transport: 'sse' });
+    const got: string[] = [];
+    sub.on('event', (e) => got.push(e.id));
+    await until(() => sub.getSnapshot().status === 'live');
+    const ids: string[] = [];
+    // Bursts of 40 events in one turn (so the server joins them into one block), every 2 ms,
+    // while every 10 ms another channel comes or goes and the stream is reopened for it.
+    const publishing = (async () => {
+      for (let burst = 0; burst < 50; burst++) {
+        for (let i = 0; i < 40; i++) ids.push(server.tw.publish('feed', i).id);
+        await sleep(2);
+      }
+    })();
+    let others: { unsubscribe(): void }[] = [];
+    for (let k = 0; k < 10; k++) {
+      await sleep(10);
+      if (k % 2) for (const o of others.splice(0)) o.unsubscribe();
+      else others = [client.subscribe(`other-${k}`, { transport: 'sse' })];
+    }
+    await publishing;
+    await until(() => got.length >= ids.length);
+    await sleep(50);
+    expect(got).toEqual(ids);
+    expect(sub.getSnapshot().duplicates).toBe(0);
+  });
+
   it('should fall back to SSE + POST when WebSocket is refused, then publish over HTTP', async () => {
     const server = await startServer();
     server.tw.setWebSocketEnabled(false);

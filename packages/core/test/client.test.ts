@@ -96,6 +96,7 @@ describe('createClient over SSE', () => {
     client.subscribe('prices');
     await tick();
     net.last().push(welcome);
+    net.last().push(subscribed('prices'));
     net.last().push(event('prices', 'e-3'), 'e-3');
     net.last().end();
     await tick();
@@ -143,21 +144,28 @@ describe('createClient over SSE', () => {
     expect(sub.getSnapshot().gaps).toBe(1);
   });
 
-  it('should reopen the stream when the channel set changes, then close the old one', async () => {
+  it('should reopen the stream when the channel set changes, closing the old one first', async () => {
     const { client } = make();
-    client.subscribe('prices');
+    const sub = client.subscribe('prices');
+    const ids: string[] = [];
+    sub.on('event', (e) => ids.push(e.id));
     await tick();
-    net.last().push(welcome);
-    net.last().push(event('prices', 'e-1'), 'e-1');
+    const old = net.last();
+    old.push(welcome);
+    old.push(subscribed('prices'));
+    old.push(event('prices', 'e-1'), 'e-1');
     await tick();
     client.subscribe('chat', { transport: 'sse' });
     await tick();
+    // Closed before the new request is built: its position is where delivery stopped.
+    expect(old.aborted).toBe(true);
     expect(net.streams).toHaveLength(2);
     expect(net.last().url).toContain('channel=prices@e-1&channel=chat');
-    expect(net.streams[0]!.aborted).toBe(false);
-    net.last().push(welcome);
+    net.last().block([welcome, subscribed('prices'), subscribed('chat')]);
+    net.last().push(event('prices', 'e-2'), 'e-2');
     await tick();
-    expect(net.streams[0]!.aborted).toBe(true);
+    expect(ids).toEqual(['e-1', 'e-2']);
+    expect(client.getState().sse.status).toBe('open');
   });
 
   it('should isolate a throwing listener and report it', async () => {
@@ -172,6 +180,7 @@ describe('createClient over SSE', () => {
     sub.on('event', good);
     await tick();
     net.last().push(welcome);
+    net.last().push(subscribed('prices'));
     net.last().push(event('prices', 'e-1'), 'e-1');
     await tick();
     expect(good).toHaveBeenCalledTimes(1);
@@ -185,6 +194,7 @@ describe('createClient over SSE', () => {
     client.on('error', ({ error }) => errors.push(error.code));
     await tick();
     net.last().push(welcome);
+    net.last().push(subscribed('prices'));
     net.last().push('{not json');
     net.last().push('{"type":"mystery"}');
     net.last().push(event('prices', 'e-1'), 'e-1');
@@ -262,6 +272,7 @@ describe('createClient over SSE', () => {
     first.subscribe('prices');
     await tick();
     net.last().push(welcome);
+    net.last().push(subscribed('prices'));
     net.last().push(event('prices', 'e-9'), 'e-9');
     await tick();
     first.close();
@@ -310,6 +321,24 @@ describe('createClient over WebSocket', () => {
     await expect(sent).resolves.toEqual({ id: 'e-3' });
     expect(seen).toEqual([1, 2, 3]);
     expect(sub.getSnapshot()).toMatchObject({ status: 'live', lastEventId: 'e-3' });
+  });
+
+  it('should deliver nothing of a channel before the server confirms its subscription', async () => {
+    const { client } = make();
+    const sub = client.subscribe('prices', { transport: 'websocket', since: 'e-1' });
+    const ids: string[] = [];
+    sub.on('event', (e) => ids.push(e.id));
+    await tick();
+    const ws = FakeSocket.last();
+    ws.welcome();
+    // Left over from a subscription being replaced: the replay after `subscribed` has it.
+    ws.receive(event('prices', 'e-2'));
+    ws.receive(subscribed('prices'));
+    ws.receive(event('prices', 'e-2'));
+    ws.receive(event('prices', 'e-3'));
+    await tick();
+    expect(ids).toEqual(['e-2', 'e-3']);
+    expect(sub.getSnapshot()).toMatchObject({ received: 2, duplicates: 0, lastEventId: 'e-3' });
   });
 
   it('should publish with acknowledgement, and reject by ref on error', async () => {
@@ -385,6 +414,7 @@ describe('routing', () => {
     await tick();
     const s = net.last();
     s.push(welcome);
+    s.push(subscribed('chat'));
     s.push(event('chat', 'e-1'), 'e-1');
     await tick();
     const published = client.publish('chat', { text: 'hi' });
@@ -394,6 +424,7 @@ describe('routing', () => {
     const ws = FakeSocket.last();
     ws.welcome();
     expect(ws.sent).toContainEqual({ type: 'subscribe', channel: 'chat', since: 'e-1' });
+    ws.receive(subscribed('chat'));
     ws.receive(event('chat', 'e-2'));
     ws.receive({ type: 'ack', ref: '1', id: 'e-3' });
     ws.receive(event('chat', 'e-3'));

@@ -197,21 +197,20 @@ describe('createConnection', () => {
     expect(t.conn.state()).toMatchObject({ attempt: 1 });
   });
 
-  it('should keep the old link until the restarted one opens', async () => {
+  it('should close the old link before a restart connects, and stay open meanwhile', async () => {
     const t = setup();
     t.conn.start();
     await flush();
     t.last().onOpen();
+    t.sinks[0]!.onMessage('before');
     t.conn.restart();
+    expect(t.closed).toEqual([0]);
     await flush();
     expect(t.sinks).toHaveLength(2);
-    t.sinks[0]!.onMessage('old');
-    expect(t.closed).toEqual([]);
-    t.sinks[1]!.onOpen();
-    expect(t.closed).toEqual([0]);
     t.sinks[0]!.onMessage('late');
+    t.sinks[1]!.onOpen();
     t.sinks[1]!.onMessage('new');
-    expect(t.messages).toEqual(['in:old', 'in:new']);
+    expect(t.messages).toEqual(['in:before', 'in:new']);
     expect(t.states.map((s) => s.status)).toEqual(['connecting', 'open']);
   });
 
