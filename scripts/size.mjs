@@ -10,11 +10,11 @@ import { minify } from 'terser';
 
 const KB = 1024;
 const budgets = [
-  { name: '@tidewire/core (whole)', file: 'packages/core/dist/index.js', limit: 6.97 * KB },
+  { name: '@tidewire/core (whole)', file: 'packages/core/dist/index.js', limit: 6.9 * KB },
   {
     name: '@tidewire/core (global build)',
     file: 'packages/core/dist/tidewire.min.js',
-    limit: 7.1 * KB,
+    limit: 7 * KB,
     bundled: true,
   },
   // Bindings are measured with the core's channel store bundled in: it exists only for them.
