@@ -14,8 +14,6 @@ export interface SseFrame {
 export type SsePiece = SseFrame | Buffer;
 
 const BLANK_LINE = Buffer.from('\n');
-/** `data: ` and the line's LF. */
-const DATA_LINE_OVERHEAD = 7;
 
 /** A frame that is not an event, as a piece of the stream. */
 export function sseFrame(json: string): SseFrame {
@@ -30,7 +28,9 @@ export function ssePieceBytes(piece: SsePiece): number {
 
 /**
  * `pieces`, in order, as event-stream text: consecutive frames share a block,
- * one `data:` line each, while their JSON joined by LF stays within `maxBytes`
+ * one `data:` line each, while those lines (prefix and line break included)
+ * stay within `maxBytes`, so that a client counting the block as it arrives
+ * sees at most `maxBytes` plus the `id:` line
  * (a larger frame goes alone). A block with `event` frames ends with one `id:`
  * line, the last event's, so that the stream's last event id is still the
  * newest event delivered. Lines given as a buffer close the open block first.
@@ -50,7 +50,7 @@ export function encodeSseBlocks(
     out.push(chunk);
     total += chunk.length;
   };
-  /** Length of the open block's frames joined by LF; -1 when no block is open. */
+  /** Bytes of the open block's `data:` lines; -1 when no block is open. */
   let joined = -1;
   let id: Buffer | undefined;
   const closeBlock = (): void => {
@@ -66,9 +66,9 @@ export function encodeSseBlocks(
       add(piece);
       continue;
     }
-    const text = piece.sseData.length - DATA_LINE_OVERHEAD;
-    if (joined >= 0 && joined + 1 + text > maxBytes) closeBlock();
-    joined = joined < 0 ? text : joined + 1 + text;
+    const line = piece.sseData.length;
+    if (joined >= 0 && joined + line > maxBytes) closeBlock();
+    joined = joined < 0 ? line : joined + line;
     add(piece.sseData);
     if (piece.sseId !== undefined) id = piece.sseId;
   }

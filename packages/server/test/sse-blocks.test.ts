@@ -69,6 +69,15 @@ describe('encodeSseBlocks', () => {
     );
   });
 
+  it('should count the data lines whole against the cap', () => {
+    // Two frames whose JSON joined by LF fits exactly, but not with their `data: ` prefixes.
+    const half = (MAX_MESSAGE_BYTES - 1) / 2;
+    const json = (n: number) => `{"n":${n},"p":"${'x'.repeat(Math.floor(half) - 14)}"}`;
+    const frames = [sseFrame(json(1)), sseFrame(json(2))];
+    expect(Buffer.byteLength(`${json(1)}\n${json(2)}`)).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
+    expect(blocksOf(encodeSseBlocks(frames).toString()).map((b) => b.data.length)).toEqual([1, 1]);
+  });
+
   it('should keep each block within the cap and send a larger frame alone', () => {
     const events = [
       ...Array.from({ length: 9 }, (_, n) => eventOf(n, 15_000)),
@@ -77,8 +86,9 @@ describe('encodeSseBlocks', () => {
     ];
     const blocks = blocksOf(encodeSseBlocks(events).toString());
     for (const block of blocks) {
-      const joined = Buffer.byteLength(block.data.join('\n'));
-      if (block.data.length > 1) expect(joined).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
+      // What a client counts while the block arrives: its data lines, prefix and LF included.
+      const lines = Buffer.byteLength(block.data.map((d) => `data: ${d}\n`).join(''));
+      if (block.data.length > 1) expect(lines).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
       expect(block.id).toBe((JSON.parse(block.data.at(-1) ?? '') as { id: string }).id);
     }
     expect(blocks.map((b) => b.data.length)).toEqual([4, 4, 1, 1, 1]);
