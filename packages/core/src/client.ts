@@ -90,7 +90,11 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
     logger,
   } = options;
   const url = options.url.replace(/\/+$/, '');
-  const base = createBase(options);
+  // A server joins frames into messages of up to 64 KiB (PROTOCOL.md): a lower limit would refuse them.
+  const base = createBase({
+    ...options,
+    maxMessageBytes: Math.max(options.maxMessageBytes ?? 1_048_576, 66_560),
+  });
   const { env, tokens } = base;
   const chans = new Map<string, Channel>();
   const aborts = new Set<() => void>();

@@ -27,7 +27,11 @@ export interface TransportOptions {
   connectTimeout?: number;
   /** An open connection lasting this long resets the backoff. @default 5000 */
   stableAfter?: number;
-  /** Largest accepted message, in bytes. @default 1048576 */
+  /**
+   * Largest accepted message, in bytes: a whole WebSocket message or SSE block. `createClient`
+   * never goes below 65 KiB, since a Tidewire server joins frames into messages of up to 64 KiB.
+   * @default 1048576
+   */
   maxMessageBytes?: number;
   /** Timers, clock, online, visibility and session storage. @default the browser's, resolved lazily */
   environment?: Partial<Environment>;

@@ -191,6 +191,26 @@ describe('client transport changes', () => {
     expect(sub.getSnapshot().duplicates).toBe(0);
   });
 
+  it.each<Transport>(['sse', 'websocket'])(
+    'should take a %s batch of small events larger than a lower maxMessageBytes',
+    async (transport) => {
+      const server = await startServer();
+      const client = connect(server.url, { maxMessageBytes: 1000 });
+      const sub = client.subscribe('feed', { transport });
+      const got: string[] = [];
+      sub.on('event', (e) => got.push(e.id));
+      await until(() => sub.getSnapshot().status === 'live');
+      // 30 events of 2 KB in one turn: the server joins them into one message of about 60 KiB.
+      const ids = Array.from(
+        { length: 30 },
+        (_, n) => server.tw.publish('feed', { n, pad: 'x'.repeat(2000) }).id,
+      );
+      await until(() => got.length === ids.length);
+      expect(got).toEqual(ids);
+      expect(sub.getSnapshot().status).toBe('live');
+    },
+  );
+
   it('should fall back to SSE + POST when WebSocket is refused, then publish over HTTP', async () => {
     const server = await startServer();
     server.tw.setWebSocketEnabled(false);

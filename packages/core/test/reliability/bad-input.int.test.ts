@@ -214,7 +214,7 @@ describe('bad frames from the server', () => {
   it('should fail the connection with too_large when a message is over maxMessageBytes, and say so', async () => {
     const { url } = await raw((req, res) => {
       stream(req, res);
-      res.write(ev('a', 'e-1', 'x'.repeat(2000)));
+      res.write(ev('a', 'e-1', 'x'.repeat(70_000)));
     });
     const client = connect(url, { maxMessageBytes: 1000 });
     const sub = client.subscribe('a', { transport: 'sse' });
@@ -230,7 +230,9 @@ describe('oversized messages from the server', () => {
       ws.once('message', () => {
         ws.send(JSON.stringify({ type: 'welcome', epoch: 'e', heartbeat: 60_000 }));
         ws.send(JSON.stringify({ type: 'subscribed', channel: 'a' }));
-        ws.send(JSON.stringify({ type: 'event', channel: 'a', id: 'e-1', data: 'x'.repeat(2000) }));
+        ws.send(
+          JSON.stringify({ type: 'event', channel: 'a', id: 'e-1', data: 'x'.repeat(70_000) }),
+        );
       });
     });
     const client = connect(url, { maxMessageBytes: 1000 });
