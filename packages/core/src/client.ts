@@ -129,7 +129,8 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
       .join('&')}`;
   /** Frames of both transports: the welcome opens, an unscoped SSE error ends the stream. */
   const frames = (t: Transport, data: unknown, sink: Sink<ServerFrame>) => {
-    for (const text of splitFrames(data)) {
+    // SSE hands over a block's data lines, each one frame; a WebSocket message may join several.
+    for (const text of Array.isArray(data) ? data : splitFrames(data)) {
       const f = parseFrame(text);
       if (!f) report(new ConnectionError('bad_message'));
       else if (f.type === 'welcome') sink.onOpen(f.heartbeat);
@@ -170,7 +171,7 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
             query,
             () => '',
             false,
-            (m, sink) => frames(t, m.data, sink),
+            (m, sink) => frames(t, m.lines, sink),
           )
         : base.ws(
             `${url.replace(/^http/, 'ws')}/ws`,

@@ -20,8 +20,8 @@ const EVENT =
 export const own = (s: string): string => ` ${s}`.slice(1);
 
 /**
- * The frames of one WebSocket message or SSE data buffer: a server may join several, one per line
- * (JSON text never holds a raw line break).
+ * The frames of one WebSocket message: a server may join several, one per line (JSON text never
+ * holds a raw line break). Over SSE each `data:` line is one frame already.
  * @internal
  */
 export const splitFrames = (data: unknown): unknown[] =>

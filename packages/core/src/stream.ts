@@ -78,7 +78,7 @@ export function openStream(url: string, options: StreamOptions = {}): Stream {
           true,
           (m, sink) => {
             id = m.lastEventId;
-            sink.onMessage({ event: m.event, data: own(m.data), id });
+            sink.onMessage({ event: m.event, data: own(m.lines.join('\n')), id });
           },
         ),
     {

@@ -1,6 +1,7 @@
 import { vi } from 'vitest';
 import { type Environment, type EnvironmentSignal, resolveEnvironment } from '../src/environment';
 import type { TidewireError } from '../src/errors';
+import type { SseMessage } from '../src/transports/sse';
 
 /** An environment on vitest's fake timers with controllable online/visibility. */
 export function fakeEnvironment(overrides: Partial<Environment> = {}) {
@@ -42,4 +43,18 @@ export const sseEnd = (e: TidewireError): SseEnd => ({
   status: e.status,
   retryAfter: e.retryAfter,
   cause: e.cause,
+});
+
+/** A dispatched SSE message in the HTML Standard's terms: its data buffer is the lines joined by LF. */
+export interface SseReceived {
+  event: string;
+  data: string;
+  lastEventId: string;
+}
+
+/** What a test records of a dispatched message. */
+export const received = (m: SseMessage): SseReceived => ({
+  event: m.event,
+  data: m.lines.join('\n'),
+  lastEventId: m.lastEventId,
 });

@@ -16,8 +16,8 @@ import { parseRetryAfter } from './retry-after';
 export interface SseMessage {
   /** `event:` field, or "message" when absent. */
   event: string;
-  /** The data buffer: `data:` lines joined with "\n" (the final "\n" removed). */
-  data: string;
+  /** The values of the block's `data:` lines, in order; the data buffer is them joined with "\n". */
+  lines: string[];
   /**
    * The stream's last event id at dispatch. It persists across blocks and starts as the request's
    * `lastEventId`, as in `EventSource` after a reconnection; "" when never set or reset by an empty `id:`.
@@ -54,7 +54,7 @@ export interface SseRequest {
 export interface SseHandlers {
   /** Status 200 with a text/event-stream content type arrived. */
   onOpen(): void;
-  /** One dispatched message (blocks with an empty data buffer are not dispatched). */
+  /** One dispatched message (a block without a `data:` line is not dispatched). */
   onMessage(message: SseMessage): void;
   /** A valid `retry:` field (digits only). */
   onRetry(ms: number): void;
@@ -72,7 +72,7 @@ export interface SseHandlers {
  *   { url: 'https://api.example.com/tidewire/sse?channel=prices', fetch, headers: { authorization: `Bearer ${token}` } },
  *   {
  *     onOpen: () => console.log('open'),
- *     onMessage: (m) => console.log(m.lastEventId, JSON.parse(m.data)),
+ *     onMessage: (m) => console.log(m.lastEventId, JSON.parse(m.lines.join('\n'))),
  *     onRetry: (ms) => (retryMs = ms),
  *     onActivity: () => watchdog.feed(),
  *     onEnd: (end) => console.log('ended', end.kind),
@@ -128,8 +128,8 @@ export function openSse(request: SseRequest, handlers: SseHandlers): () => void 
   let id = lastEventId;
   let idBuffer = id;
   let type: string | undefined;
-  // The data buffer without its final "\n"; undefined while it is empty.
-  let data: string | undefined;
+  // The data lines of the block being received; undefined while there are none.
+  let data: string[] | undefined;
   let partial = '';
   // The character a chunk may start with that belongs to what came before: a BOM at the very
   // start of the stream, an LF after a CR that ended the previous chunk.
@@ -142,7 +142,7 @@ export function openSse(request: SseRequest, handlers: SseHandlers): () => void 
       id = idBuffer;
       size = 0;
       if (data !== undefined)
-        emit('onMessage', { event: type || 'message', data, lastEventId: id });
+        emit('onMessage', { event: type || 'message', lines: data, lastEventId: id });
       data = type = undefined;
       return;
     }
@@ -151,7 +151,7 @@ export function openSse(request: SseRequest, handlers: SseHandlers): () => void 
     const colon = text.indexOf(':');
     const field = colon < 0 ? text : text.slice(0, colon);
     const value = colon < 0 ? '' : text.slice(colon + (text[colon + 1] === ' ' ? 2 : 1));
-    if (field === 'data') data = data === undefined ? value : `${data}\n${value}`;
+    if (field === 'data') (data ??= []).push(value);
     else if (field === 'event') type = value;
     else if (field === 'id') {
       if (!value.includes('\0')) idBuffer = value;

@@ -2,8 +2,8 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { SseHandlers, SseMessage } from '../../src/transports/sse';
-import { type SseEnd, sseEnd } from '../helpers';
+import type { SseHandlers } from '../../src/transports/sse';
+import { received, type SseEnd, type SseReceived, sseEnd } from '../helpers';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -48,7 +48,7 @@ export function loopback() {
 
 /** Handlers that record what a stream reports. */
 export function recorder() {
-  const messages: SseMessage[] = [];
+  const messages: SseReceived[] = [];
   let resolveEnd!: (end: SseEnd) => void;
   const ended = new Promise<SseEnd>((resolve) => {
     resolveEnd = resolve;
@@ -58,7 +58,7 @@ export function recorder() {
     onOpen: () => {
       opened++;
     },
-    onMessage: (message) => messages.push(message),
+    onMessage: (message) => messages.push(received(message)),
     onRetry: () => {},
     onActivity: () => {},
     onEnd: (error) => resolveEnd(sseEnd(error)),

@@ -3,12 +3,12 @@
 // some also run split in two at every byte boundary.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { openSse, type SseMessage, type SseRequest } from '../../src/transports/sse';
-import { type SseEnd, sseEnd } from '../helpers';
+import { openSse, type SseRequest } from '../../src/transports/sse';
+import { received, type SseEnd, type SseReceived, sseEnd } from '../helpers';
 
 interface Outcome {
   opened: boolean;
-  messages: SseMessage[];
+  messages: SseReceived[];
   retries: number[];
   end: SseEnd;
 }
@@ -30,7 +30,7 @@ function run(
   request: Partial<SseRequest> = {},
 ): Promise<Outcome> {
   return new Promise((resolve) => {
-    const messages: SseMessage[] = [];
+    const messages: SseReceived[] = [];
     const retries: number[] = [];
     let opened = false;
     const fetch: typeof globalThis.fetch = async (_url, init) => {
@@ -43,7 +43,7 @@ function run(
         onOpen: () => {
           opened = true;
         },
-        onMessage: (message) => messages.push(message),
+        onMessage: (message) => messages.push(received(message)),
         onRetry: (ms) => retries.push(ms),
         onActivity: () => {},
         onEnd: (error) => resolve({ opened, messages, retries, end: sseEnd(error) }),
@@ -52,7 +52,7 @@ function run(
   });
 }
 
-const message = (data: string, lastEventId = '', event = 'message'): SseMessage => ({
+const message = (data: string, lastEventId = '', event = 'message'): SseReceived => ({
   event,
   data,
   lastEventId,
@@ -63,7 +63,7 @@ interface FormatCase {
   name: string;
   body: string | Uint8Array;
   contentType?: string;
-  messages: SseMessage[];
+  messages: SseReceived[];
   retries?: number[];
   /** Also split the body in two at every byte boundary. */
   everySplit?: boolean;

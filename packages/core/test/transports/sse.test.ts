@@ -1,11 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  openSse,
-  type SseHandlers,
-  type SseMessage,
-  type SseRequest,
-} from '../../src/transports/sse';
-import { type SseEnd, sseEnd } from '../helpers';
+import { openSse, type SseHandlers, type SseRequest } from '../../src/transports/sse';
+import { received, type SseEnd, type SseReceived, sseEnd } from '../helpers';
 
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
 
@@ -34,7 +29,12 @@ function liveBody() {
   };
 }
 
-type Call = ['open'] | ['message', SseMessage] | ['retry', number] | ['activity'] | ['end', SseEnd];
+type Call =
+  | ['open']
+  | ['message', SseReceived]
+  | ['retry', number]
+  | ['activity']
+  | ['end', SseEnd];
 
 function recorder() {
   const calls: Call[] = [];
@@ -44,7 +44,7 @@ function recorder() {
   });
   const handlers: SseHandlers = {
     onOpen: () => calls.push(['open']),
-    onMessage: (message) => calls.push(['message', message]),
+    onMessage: (message) => calls.push(['message', received(message)]),
     onRetry: (ms) => calls.push(['retry', ms]),
     onActivity: () => calls.push(['activity']),
     onEnd: (error) => {
