@@ -151,8 +151,10 @@ export function openSse(request: SseRequest, handlers: SseHandlers): () => void 
     const colon = text.indexOf(':');
     const field = colon < 0 ? text : text.slice(0, colon);
     const value = colon < 0 ? '' : text.slice(colon + (text[colon + 1] === ' ' ? 2 : 1));
-    if (field === 'data') (data ??= []).push(value);
-    else if (field === 'event') type = value;
+    if (field === 'data') {
+      data ??= [];
+      data.push(value);
+    } else if (field === 'event') type = value;
     else if (field === 'id') {
       if (!value.includes('\0')) idBuffer = value;
     } else if (field === 'retry' && /^\d+$/.test(value)) emit('onRetry', +value);
