@@ -14,7 +14,7 @@ const budgets = [
   {
     name: '@tidewire/core (global build)',
     file: 'packages/core/dist/tidewire.min.js',
-    limit: 7 * KB,
+    limit: 7.05 * KB,
     bundled: true,
   },
   // Bindings are measured with the core's channel store bundled in: it exists only for them.
