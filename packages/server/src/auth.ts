@@ -1,5 +1,7 @@
 import type { IncomingMessage } from 'node:http';
+import { type HttpFailure, unauthorizedHeaders } from './http-response.js';
 import type { Logger } from './logger.js';
+import type { ResolvedOptions } from './options.js';
 
 /** Why a credential was refused. */
 export type AuthErrorCode = 'unauthorized' | 'token_expired' | 'forbidden';
@@ -86,6 +88,36 @@ export async function runAuthenticate<P>(
     return { ok: false, code: 'token_expired', message: defaultMessages.token_expired };
   }
   return { ok: true, principal: result.principal, expiresAt };
+}
+
+/**
+ * Authenticates an HTTP request (SSE, publish) by its bearer token. A refusal comes with its HTTP
+ * answer: `403` for `forbidden`, else `401` with `WWW-Authenticate`.
+ */
+export async function authenticateRequest<P>(
+  options: Pick<ResolvedOptions<P>, 'authenticate' | 'now' | 'logger'>,
+  req: IncomingMessage,
+): Promise<
+  { ok: true; principal: P; expiresAt: number | undefined } | { ok: false; failure: HttpFailure }
+> {
+  const auth = await runAuthenticate(
+    options.authenticate,
+    bearerToken(req),
+    req,
+    options.now(),
+    options.logger,
+  );
+  if (auth.ok) return auth;
+  const forbidden = auth.code === 'forbidden';
+  return {
+    ok: false,
+    failure: {
+      status: forbidden ? 403 : 401,
+      code: auth.code,
+      message: auth.message,
+      headers: forbidden ? {} : unauthorizedHeaders,
+    },
+  };
 }
 
 /** Runs `authorize`; anything but `true`, a throw included, is a refusal. */

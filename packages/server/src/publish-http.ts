@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { DEFAULT_EVENT_TYPE } from '@tidewire/core/protocol';
-import { bearerToken, runAuthenticate, runAuthorize } from './auth.js';
+import { authenticateRequest, runAuthorize } from './auth.js';
 import type { ServerContext } from './context.js';
-import { type HttpFailure, sendFailure, sendJson, unauthorizedHeaders } from './http-response.js';
+import { type HttpFailure, sendFailure, sendJson } from './http-response.js';
 import {
   createTokenBucket,
   exceedsBytes,
@@ -39,22 +39,10 @@ export async function handlePublish<P>(
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > options.limits.maxBodyBytes) return tooLarge(res, headers);
 
-  const auth = await runAuthenticate(
-    options.authenticate,
-    bearerToken(req),
-    req,
-    options.now(),
-    options.logger,
-  );
+  const auth = await authenticateRequest(options, req);
   if (!auth.ok) {
     req.resume();
-    const status = auth.code === 'forbidden' ? 403 : 401;
-    return fail({
-      status,
-      code: auth.code,
-      message: auth.message,
-      headers: status === 401 ? unauthorizedHeaders : {},
-    });
+    return fail(auth.failure);
   }
 
   const body = await readBody(req, options.limits.maxBodyBytes);

@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ErrorFrame, ServerFrame } from '@tidewire/core/protocol';
-import { bearerToken, runAuthenticate, runAuthorize } from './auth.js';
+import { authenticateRequest, runAuthorize } from './auth.js';
 import type { EndMode } from './connections.js';
 import type { ServerContext } from './context.js';
-import { type HttpFailure, sendFailure, unauthorizedHeaders } from './http-response.js';
+import { type HttpFailure, sendFailure } from './http-response.js';
 import { OutgoingEvent, type Subscriber } from './hub.js';
 import { isValidChannel } from './limits.js';
 import { encodeSseBlocks, type SsePiece, sseFrame, ssePieceBytes } from './sse-blocks.js';
@@ -80,22 +80,8 @@ export async function handleSse<P>(
   );
   if (!parsed.ok) return sendFailure(res, parsed.failure, headers);
 
-  const auth = await runAuthenticate(
-    options.authenticate,
-    bearerToken(req),
-    req,
-    options.now(),
-    options.logger,
-  );
-  if (!auth.ok) {
-    const status = auth.code === 'forbidden' ? 403 : 401;
-    const extra = status === 401 ? unauthorizedHeaders : {};
-    return sendFailure(
-      res,
-      { status, code: auth.code, message: auth.message, headers: extra },
-      headers,
-    );
-  }
+  const auth = await authenticateRequest(options, req);
+  if (!auth.ok) return sendFailure(res, auth.failure, headers);
   const verdicts = await Promise.all(
     parsed.channels.map((c) =>
       runAuthorize(options.authorize, auth.principal, c.channel, 'subscribe', options.logger),

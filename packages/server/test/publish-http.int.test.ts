@@ -91,6 +91,7 @@ describe('HTTP publish', () => {
     expect(missing.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
     const banned = await post(server, body('a'), { authorization: 'Bearer sekrit-banned' });
     expect([banned.status, (await errorBody(banned)).code]).toEqual([403, 'forbidden']);
+    expect(banned.headers.get('www-authenticate')).toBeNull();
     const admin = await post(server, body('admin'), { authorization: 'Bearer sekrit-ok' });
     expect([admin.status, (await errorBody(admin)).code]).toEqual([403, 'forbidden']);
     const ok = await post(server, body('a'), { authorization: 'Bearer sekrit-ok' });
