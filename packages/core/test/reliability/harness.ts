@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { vi } from 'vitest';
 import WebSocket from 'ws';
 import { createTcpProxy, type TcpProxy } from '../../../../testing/tcp-proxy';
 import {
@@ -180,15 +179,7 @@ export function closeClients() {
   clients.clear();
 }
 
-export const until = (fn: () => unknown, timeout = 5000) =>
-  vi.waitFor(
-    () => {
-      if (!fn()) throw new Error('not yet');
-    },
-    { timeout, interval: 10 },
-  );
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { sleep, until } from '../int-server';
 
 /** A seeded generator, so a failing chaos run can be replayed with its seed. */
 export function seeded(seed: number): () => number {
