@@ -91,10 +91,7 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
   } = options;
   const url = options.url.replace(/\/+$/, '');
   // A server joins frames into messages of up to 64 KiB (PROTOCOL.md): a lower limit would refuse them.
-  const base = createBase({
-    ...options,
-    maxMessageBytes: Math.max(options.maxMessageBytes ?? 1_048_576, 66_560),
-  });
+  const base = createBase(options, 66_560);
   const { env, tokens } = base;
   const chans = new Map<string, Channel>();
   const aborts = new Set<() => void>();

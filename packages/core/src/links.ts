@@ -67,9 +67,14 @@ export interface Base {
   ): Connector<M>;
 }
 
-/** @internal */
-export function createBase(o: TransportOptions): Base {
-  const { credentials = 'same-origin', connectTimeout = 10_000, maxMessageBytes = 1_048_576 } = o;
+/**
+ * The shared parts for a client or stream; `minMessageBytes` is the least `maxMessageBytes` may
+ * be, whatever the options say.
+ * @internal
+ */
+export function createBase(o: TransportOptions, minMessageBytes = 0): Base {
+  const { credentials = 'same-origin', connectTimeout = 10_000 } = o;
+  const maxMessageBytes = Math.max(o.maxMessageBytes ?? 1_048_576, minMessageBytes);
   const env = resolveEnvironment(o.environment);
   const tokens = createTokenSource(o.getToken, env, connectTimeout);
   const fetcher = o.fetch ?? ((input, init) => fetch(input, init));
