@@ -26,7 +26,8 @@ describe('routing when both transports have been blocked', () => {
   });
 
   it('should keep the preference when both were blocked at the same moment', () => {
-    const r = createRouter(fakeEnvironment().env, 'k', { after: 1 });
+    // A fixed clock: on the wall clock a millisecond may pass between the two reports.
+    const r = createRouter(fakeEnvironment({ now: () => 0 }).env, 'k', { after: 1 });
     r.report('websocket', false);
     r.report('sse', false);
     expect(r.pick('auto', true)).toBe('websocket');
