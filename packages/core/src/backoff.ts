@@ -23,18 +23,27 @@ export interface BackoffOptions {
   maxDelay?: number;
 }
 
+/** The least SSE `retry:` honoured as the base, so `retry: 0` still backs off. */
+export const MIN_SERVER_DELAY = 500;
+/** The most of a `Retry-After` honoured: a date years ahead must not overflow a timer. */
+export const MAX_RETRY_AFTER = 300_000;
+
 /**
  * Exponential backoff with full jitter: retry n waits a uniformly random time in
  * `[0, min(maxDelay, base × 2^(n-1)))`, so even the first retry is spread out and a
- * restarted server is not stampeded. A `Retry-After` from the server is a floor
- * added before the jitter.
+ * restarted server is not stampeded. The SSE `retry:` field replaces the base, but never below
+ * {@link MIN_SERVER_DELAY}. A `Retry-After` from the server is a floor added before the jitter,
+ * capped at {@link MAX_RETRY_AFTER}. Every delay is finite, however many attempts.
  * @example createClient({ url, retryDelay: exponentialBackoff({ baseDelay: 250, maxDelay: 10_000 }) })
  */
 export function exponentialBackoff({
   baseDelay = 1000,
   maxDelay = 30_000,
 }: BackoffOptions = {}): RetryDelay {
-  return ({ attempt, error, serverDelay, random }) =>
-    (error.retryAfter ?? 0) +
-    Math.floor(random * Math.min(maxDelay, (serverDelay ?? baseDelay) * 2 ** (attempt - 1)));
+  return ({ attempt, error, serverDelay, random }) => {
+    const base = serverDelay === undefined ? baseDelay : Math.max(serverDelay, MIN_SERVER_DELAY);
+    // The exponent stops once the ceiling is reached anyway: 2^1024 would be Infinity, and 0 × Infinity NaN.
+    const ceiling = Math.min(maxDelay, base * 2 ** Math.min(attempt - 1, 40));
+    return Math.min(error.retryAfter ?? 0, MAX_RETRY_AFTER) + Math.floor(random * ceiling);
+  };
 }

@@ -32,4 +32,22 @@ describe('exponentialBackoff', () => {
     const limited = new ConnectionError('rate_limited', { retryAfter: 5000 });
     expect(delay({ attempt: 1, error: limited, serverDelay: undefined, random: 0.5 })).toBe(5050);
   });
+
+  it('should keep growing and stay finite when the server sends retry: 0', () => {
+    const delay = exponentialBackoff();
+    expect(delay(ctx(1, 0.999, 0))).toBeGreaterThan(490);
+    expect(delay(ctx(4, 0.999, 0))).toBeGreaterThan(3900);
+    for (const attempt of [1024, 1025, 5000]) {
+      expect(Number.isFinite(delay(ctx(attempt, 0.5, 0)))).toBe(true);
+      expect(delay(ctx(attempt, 0.999))).toBeLessThan(30_000);
+    }
+  });
+
+  it('should cap Retry-After, so a date years ahead cannot overflow a timer', () => {
+    const delay = exponentialBackoff();
+    const farOff = new ConnectionError('http_status', { retryAfter: 100_000_000_000 });
+    const value = delay({ attempt: 1, error: farOff, serverDelay: undefined, random: 0.5 });
+    expect(value).toBe(300_000 + 500);
+    expect(value).toBeLessThan(2 ** 31 - 1);
+  });
 });
