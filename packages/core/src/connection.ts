@@ -33,6 +33,9 @@ export type ConnectionEvent =
 
 const IDLE: ConnectionState = { status: 'idle' };
 
+/** The longest heartbeat interval a `welcome` may announce, in ms. */
+const MAX_HEARTBEAT = 300_000;
+
 /** Not running: nothing to close, no listener, no timer. */
 const stopped = (s: string) => s === 'idle' || s === 'failed';
 /** An attempt is under way or open: there is a transport to close. */
@@ -236,7 +239,8 @@ export function createConnection<M>(o: ConnectionOptions<M>): Connection {
       onOpen(heartbeat) {
         if (a !== cur || a.open) return;
         a.open = true;
-        dog.start(heartbeat ? heartbeat * 2.5 : o.idleTimeout);
+        // Capped, so a huge announced interval cannot overflow the watchdog's timer.
+        dog.start(heartbeat ? Math.min(heartbeat, MAX_HEARTBEAT) * 2.5 : o.idleTimeout);
         dispatch({ type: 'opened' });
       },
       onMessage(m) {

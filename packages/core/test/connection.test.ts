@@ -149,6 +149,20 @@ describe('createConnection', () => {
     expect(t.conn.state()).toMatchObject({ error: { code: 'heartbeat_timeout' } });
   });
 
+  it('should cap the announced heartbeat, so a huge one cannot spin the watchdog', async () => {
+    const t = setup();
+    const setTimeout = vi.spyOn(t.env, 'setTimeout');
+    t.conn.start();
+    await flush();
+    t.last().onOpen(1e9);
+    await vi.advanceTimersByTimeAsync(60_000);
+    // Uncapped, 2.5e9 ms overflows the timer, which then fires at once, again and again.
+    expect(setTimeout.mock.calls.length).toBeLessThan(5);
+    expect(t.conn.state().status).toBe('open');
+    await vi.advanceTimersByTimeAsync(690_000);
+    expect(t.states.map((s) => 'error' in s && s.error?.code)).toContain('heartbeat_timeout');
+  });
+
   it('should pause while offline and retry at once when online', async () => {
     const t = setup();
     t.conn.start();
