@@ -10,7 +10,8 @@ import { minify } from 'terser';
 
 const KB = 1024;
 const budgets = [
-  { name: '@tidewire/core (whole)', file: 'packages/core/dist/index.js', limit: 6.9 * KB },
+  // The product's core budget: 7 KB. Readable code wins over bytes within it.
+  { name: '@tidewire/core (whole)', file: 'packages/core/dist/index.js', limit: 7 * KB },
   {
     name: '@tidewire/core (global build)',
     file: 'packages/core/dist/tidewire.min.js',
@@ -53,7 +54,7 @@ async function measure({ file, bundled }) {
   };
 }
 
-const fmt = (n) => `${(n / KB).toFixed(2)} KB`;
+const fmt = (n) => `${(n / KB).toFixed(2)} KB (${n} B)`;
 let failed = false;
 console.log('size budgets (min+gzip):');
 for (const b of budgets) {
