@@ -127,9 +127,15 @@ export const errorFor = (
 export const httpError = (status: number, code?: ErrorCode, retryAfter?: number): TidewireError =>
   errorFor(
     code ??
-      ({ 204: 'no_content', 401: 'unauthorized', 403: 'forbidden', 429: 'rate_limited' } as const)[
-        status as 204
-      ] ??
+      (
+        {
+          204: 'no_content',
+          401: 'unauthorized',
+          403: 'forbidden',
+          404: 'not_found',
+          429: 'rate_limited',
+        } as const
+      )[status as 204] ??
       (status < 500 && status !== 408 ? 'bad_request' : 'http_status'),
     { status, retryAfter },
   );

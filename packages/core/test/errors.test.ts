@@ -26,7 +26,7 @@ describe('errors', () => {
     expect(httpError(204)).toMatchObject({ code: 'no_content', fatal: true });
     expect(httpError(401)).toBeInstanceOf(AuthError);
     expect(httpError(403)).toMatchObject({ code: 'forbidden', fatal: true });
-    expect(httpError(404)).toMatchObject({ code: 'bad_request', fatal: true });
+    expect(httpError(404)).toMatchObject({ code: 'not_found', fatal: true, status: 404 });
     expect(httpError(408)).toMatchObject({ code: 'http_status', fatal: false });
     expect(httpError(429, undefined, 2000)).toMatchObject({
       code: 'rate_limited',

@@ -266,7 +266,7 @@ describe('SSE responses that are not a stream', () => {
     },
     { status: 401, code: 'unauthorized', fatal: false },
     { status: 403, code: 'forbidden', fatal: true },
-    { status: 404, code: 'bad_request', fatal: true },
+    { status: 404, code: 'not_found', fatal: true },
     {
       status: 429,
       headers: { 'retry-after': '1' },
