@@ -54,6 +54,9 @@ function packageBuild(name, extra = {}) {
           dir: `${dir}/dist`,
           format: 'cjs',
           entryFileNames: '[name].cjs',
+          // Shared chunks too: a `.js` chunk is ESM in these packages, and the ESM output writes one
+          // of the same name, so a CJS entry would require the ESM chunk and read undefined exports.
+          chunkFileNames: '[name]-[hash].cjs',
           banner,
           exports: 'named',
         },
