@@ -55,12 +55,7 @@ export function connect<M extends Record<string, unknown>>(
     closeDelay: 50,
     ...options,
     environment: {
-      session: () => undefined,
       setTimeout(callback, ms) {
-        // Workaround for a core bug (reported): with no blocked transport the router
-        // arms setTimeout(…, Infinity), which runs after 1 ms and re-arms itself, re-placing
-        // every channel each millisecond. A timer that can never be due is not armed here.
-        if (ms === Number.POSITIVE_INFINITY) return undefined;
         const t = setTimeout(() => {
           timers.delete(t);
           callback();

@@ -1,9 +1,9 @@
-import type { Connection, ConnectionState, Sink } from './connection';
+import { clamp } from './backoff';
+import type { Connection, ConnectionState, Connector, Sink } from './connection';
 import { createEmitter } from './emitter';
-import type { StorageLike } from './environment';
 import { ConnectionError, errorFor, PublishError, TidewireError } from './errors';
 import { parseFrame, splitFrames } from './frames';
-import { createBase, type TransportOptions } from './links';
+import { bearer, createBase, type TransportOptions } from './links';
 import { CHANNEL_PATTERN, type ServerFrame } from './protocol';
 import { createOutbox, httpPublish, type PublishOptions, type PublishResult } from './publish';
 import {
@@ -20,6 +20,8 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from './subscription';
+import { readSse } from './transports/sse';
+import { openWebSocket } from './transports/websocket';
 
 /** Channel names mapped to their payload types. */
 export type ChannelMap = Record<string, unknown>;
@@ -38,9 +40,12 @@ export interface ClientOptions extends TransportOptions {
   maxQueue?: number;
   /** When `'auto'` moves channels off a transport that does not work. @default { after: 2, ttl: 300000 } */
   fallback?: FallbackOptions;
-  /** Where to persist each channel's last id (e.g. `sessionStorage`) to resume after a reload. @default none */
-  storage?: StorageLike;
-  /** Receives state changes and errors (never tokens). @default none */
+  /**
+   * Receives what the client decides and why (never a token): state changes with their attempt
+   * and backoff delay, each placement and fallback move of a channel and why, and errors. Pass
+   * `console.debug` to see them in the console.
+   * @default none
+   */
   logger?: (message: string, details?: unknown) => void;
 }
 
@@ -86,18 +91,15 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
     closeDelay = 1000,
     publishTimeout = 10_000,
     maxQueue = 100,
-    storage,
     logger,
-  } = options;
+  } = options ?? {};
   const url = options.url.replace(/\/+$/, '');
+  const log = (message: string, details?: unknown) => logger?.(`tidewire: ${message}`, details);
   // A server joins frames into messages of up to 64 KiB (PROTOCOL.md): a lower limit would refuse them.
   const base = createBase(options, 66_560);
   const { env, tokens } = base;
   const chans = new Map<string, Channel>();
   const aborts = new Set<() => void>();
-  const dirty = new Set<Channel>();
-  const key = (name: string) => `tidewire:${url}:${name}`;
-  let persistTimer: unknown;
   let syncing = false;
   let closed = false;
   let state: ClientState = { sse: { status: 'idle' }, websocket: { status: 'idle' } };
@@ -105,10 +107,10 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
   // A throwing `error` listener is only logged: reporting it would call it again.
   const emitter = createEmitter<ClientEvents>((error, type) => {
     if (type !== 'error') listenerError(error);
-    else logger?.('listener_failed', error);
+    else log('listener_failed', error);
   });
   const report = (error: TidewireError) => {
-    logger?.(error.message, error);
+    log(error.message, error);
     emitter.emit('error', { error });
   };
   const listenerError = (cause: unknown) => report(new TidewireError('listener_failed', { cause }));
@@ -125,9 +127,8 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
       )
       .join('&')}`;
   /** Frames of both transports: the welcome opens, an unscoped SSE error ends the stream. */
-  const frames = (t: Transport, data: unknown, sink: Sink<ServerFrame>) => {
-    // SSE hands over a block's data lines, each one frame; a WebSocket message may join several.
-    for (const text of Array.isArray(data) ? data : splitFrames(data)) {
+  const frames = (t: Transport, texts: unknown[], sink: Sink<ServerFrame>) => {
+    for (const text of texts) {
       const f = parseFrame(text);
       if (!f) report(new ConnectionError('bad_message'));
       else if (f.type === 'welcome') sink.onOpen(f.heartbeat);
@@ -136,80 +137,106 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
       else sink.onMessage(f);
     }
   };
-  const outbox = createOutbox(env, (d) => conns.websocket.send(d), publishTimeout, maxQueue);
-  const router = createRouter(env, `tidewire:route:${url}`, options.fallback, () => {
-    for (const c of chans.values()) place(c);
-  });
+  const outbox = createOutbox(env, (data) => conns.websocket.send(data), publishTimeout, maxQueue);
+  const router = createRouter(env, options.fallback, () => placeAll('fallback ended'));
+  /** Moves channels after the connection that reported has finished its own work. */
+  const placeAll = (why: string) =>
+    queueMicrotask(() => {
+      if (!closed) for (const c of chans.values()) place(c, why);
+    });
+
+  // In-band refresh (WebSocket): one token per request, sent only when it is new, and a quiet
+  // period after each, so a server asking again and again is not answered in a loop.
+  let sentToken: string | undefined;
+  let quietUntil = 0;
+  const refresh = (expiresIn = 0) => {
+    if (env.now() < quietUntil) return;
+    quietUntil = env.now() + clamp(expiresIn / 2, 1000, 60_000);
+    tokens.get({ reason: 'refresh', attempt: 0 }).then((token) => {
+      if (token === sentToken) return;
+      sentToken = token;
+      send({ type: 'auth', token });
+    }, report);
+  };
 
   const onFrame = (t: Transport, f: ServerFrame) => {
     if (f.type === 'ack') outbox.settle(f.ref, undefined, f.id);
-    else if (f.type === 'refresh')
-      tokens
-        .get({ reason: 'refresh', attempt: 0 })
-        .then((token) => send({ type: 'auth', token }), report);
+    else if (f.type === 'refresh') refresh(f.expiresIn);
     else if (f.type === 'error' && f.ref)
       outbox.settle(f.ref, new PublishError(f.code, {}, f.message));
     else if ('channel' in f && f.channel) {
       const c = chans.get(f.channel);
       if (!c || c.route !== t) return;
       if (f.type === 'event') {
-        if (c.deliver(f) && storage) persist(c);
+        c.deliver(f);
       } else if (f.type === 'subscribed') c.subscribed(f.position);
       else if (f.type === 'gap') c.gap(f.reason);
       else if (f.type === 'error') c.error(errorFor(f.code, { channel: f.channel }, f.message));
     } else if (f.type === 'error') report(errorFor(f.code, {}, f.message));
   };
 
-  const conns = {} as Record<Transport, Connection>;
-  for (const t of TRANSPORTS)
-    conns[t] = base.connection<ServerFrame>(
-      t === 'sse'
-        ? base.sse(
-            query,
-            () => '',
-            false,
-            (m, sink) => frames(t, m.lines, sink),
-          )
-        : base.ws(
-            `${url.replace(/^http/, 'ws')}/ws`,
-            [],
-            (sendNow, token) => sendNow(JSON.stringify({ type: 'auth', token })),
-            (data, sink) => frames(t, data, sink),
-          ),
+  /** The SSE connector: one stream for every channel on SSE, ready at the server's welcome. */
+  const sse: Connector<ServerFrame> = (token, sink) => ({
+    close: readSse(
       {
-        onMessage: (f) => onFrame(t, f),
-        onState(next, prev) {
-          state = { ...state, [t]: next };
-          logger?.(`${t} ${next.status}`, next);
-          if (t === 'websocket') {
-            if (next.status === 'open') {
-              for (const c of on(t)) join(c);
-              outbox.flush();
-            } else if (prev.status === 'open') outbox.lost();
-            if (next.status === 'failed') outbox.fail(next.error);
-          }
-          for (const c of on(t)) {
-            c.live &&= next.status === 'open';
-            if (next.status === 'failed') c.error(next.error, false);
-            else c.touch();
-          }
-          emitter.emit('state', { transport: t, next, prev });
+        url: query(),
+        fetch: base.fetch,
+        headers: bearer(token),
+        credentials: base.credentials,
+        maxMessageBytes: base.maxMessageBytes,
+      },
+      // Each data line is a frame; blocks without data (heartbeat comments) carry none.
+      { ...sink, onOpen() {}, onBlock: (lines) => lines && frames('sse', lines, sink) },
+    ),
+  });
+  /** The WebSocket connector: the token goes in-band as the first frame, never in the URL. */
+  const websocket: Connector<ServerFrame> = (token, sink) => {
+    const link = openWebSocket(
+      {
+        url: `${url.replace(/^http/, 'ws')}/ws`,
+        WebSocket: base.WebSocket(),
+        maxMessageBytes: base.maxMessageBytes,
+      },
+      {
+        ...sink,
+        onOpen() {
+          sentToken = token;
+          quietUntil = 0;
+          link.send(JSON.stringify({ type: 'auth', token }));
         },
-        onLost(error, stable) {
-          // A close the server chose (`closed`: going away, slow consumer; auth and token
-          // errors) says nothing about the path to it: only path failures count toward fallback.
-          if (
-            !/^(cl|una|tok)/.test(error.code) &&
-            router.report(
-              t,
-              stable,
-              error.code === 'bad_content_type' || error.code === 'unsupported',
-            )
-          )
-            for (const c of chans.values()) place(c);
-        },
+        // A message may join several frames, one per line.
+        onMessage: (data) => frames('websocket', splitFrames(data), sink),
       },
     );
+    return link;
+  };
+
+  const conns = {} as Record<Transport, Connection>;
+  for (const t of TRANSPORTS)
+    conns[t] = base.connection<ServerFrame>(t === 'sse' ? sse : websocket, {
+      onMessage: (f) => onFrame(t, f),
+      onState(next, prev) {
+        state = { ...state, [t]: next };
+        log(`${t} ${next.status}`, next);
+        if (t === 'websocket') {
+          if (next.status === 'open') {
+            for (const c of on(t)) join(c);
+            outbox.flush();
+          } else if (prev.status === 'open') outbox.lost();
+          // After any fallback move has diverted its channels' publishes to HTTP.
+          if (next.status === 'failed') queueMicrotask(() => outbox.fail(next.error));
+        }
+        for (const c of on(t)) {
+          c.live &&= next.status === 'open';
+          if (next.status === 'failed') c.error(next.error, false);
+          else c.touch();
+        }
+        emitter.emit('state', { transport: t, next, prev });
+      },
+      onOutcome(outcome) {
+        if (router.observe(t, outcome)) placeAll(`${t}: ${outcome}`);
+      },
+    });
 
   /** Re-reads the SSE channel set once per tick: one stream for all, reopened on change. */
   const syncSse = () => {
@@ -230,11 +257,14 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
   };
 
   /** Puts a channel on the transport the rule picks, moving it (resuming from its last id) when that changed. */
-  const place = (c: Channel) => {
+  const place = (c: Channel, why: string) => {
     const explicit = c.choices.filter((x) => x !== 'auto').pop();
     const t = router.pick(explicit ?? 'auto', c.duplex);
     if (c.placed && t === c.route) return;
+    log(`${c.name} on ${t} (${why})`);
     if (c.placed) leave(c);
+    // Publishes still waiting for the socket go by HTTP instead.
+    if (t === 'sse') outbox.divert(c.name, (data, event) => post(c.name, data, event));
     c.route = t;
     c.placed = true;
     c.live = false;
@@ -244,35 +274,22 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
     c.touch();
   };
 
-  const persist = (c: Channel) => {
-    dirty.add(c);
-    persistTimer ??= env.setTimeout(flush, 1000);
-  };
-  const flush = () => {
-    persistTimer = undefined;
-    for (const c of dirty)
-      try {
-        storage?.setItem(key(c.name), c.lastId!);
-      } catch {}
-    dirty.clear();
-  };
-
   const drop = (c: Channel) => {
     chans.delete(c.name);
     leave(c);
   };
 
+  const post = (channel: string, data: unknown, event: string | undefined) =>
+    httpPublish({ ...base, url, timeout: publishTimeout, aborts }, channel, data, event);
+
   return {
     subscribe(name, opts = {}) {
       if (closed) throw new TidewireError('client_closed');
-      if (!CHANNEL_PATTERN.test(name)) throw new TidewireError('invalid_channel');
+      if (!CHANNEL_PATTERN.test(name))
+        throw new TidewireError('invalid_channel', { channel: String(name) });
       let c = chans.get(name);
       if (!c) {
-        let since = opts.since;
-        try {
-          since ??= storage?.getItem(key(name)) ?? undefined;
-        } catch {}
-        c = createChannel(name, since, (t) => conns[t].state());
+        c = createChannel(name, opts.since, (t) => conns[t].state());
         chans.set(name, c);
       }
       const ch = c;
@@ -283,10 +300,10 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
       const handle = createHandle<M[typeof name]>(ch, listenerError, () => {
         ch.choices.splice(ch.choices.lastIndexOf(choice), 1);
         if (closed) return;
-        if (ch.handles.size) place(ch);
+        if (ch.handles.size) place(ch, 'unsubscribe');
         else ch.linger = env.setTimeout(() => drop(ch), closeDelay);
       });
-      place(ch);
+      place(ch, 'subscribe');
       return handle;
     },
     publish(channel, data, opts = {}) {
@@ -294,7 +311,7 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
       const c = chans.get(channel);
       if (c && !c.duplex) {
         c.duplex = true;
-        place(c);
+        place(c, 'publish');
       }
       if (c?.route === 'websocket') {
         const s = conns.websocket.state();
@@ -302,22 +319,18 @@ export function createClient<M extends ChannelMap = ChannelMap>(options: ClientO
           ? Promise.reject(s.error)
           : outbox.add(channel, data, opts.event);
       }
-      return httpPublish(
-        { ...base, url, timeout: publishTimeout, aborts },
-        channel,
-        data,
-        opts.event,
-      );
+      return post(channel, data, opts.event);
     },
     getState: () => state,
     on: emitter.on,
     close() {
       if (closed) return;
       closed = true;
-      for (const c of chans.values()) env.clearTimeout(c.linger);
+      for (const c of chans.values()) {
+        env.clearTimeout(c.linger);
+        c.close();
+      }
       chans.clear();
-      env.clearTimeout(persistTimer);
-      flush();
       outbox.fail(new PublishError('client_closed'));
       for (const t of TRANSPORTS) conns[t].stop();
       for (const abort of aborts) abort();

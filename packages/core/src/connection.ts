@@ -1,4 +1,4 @@
-import type { RetryDelay } from './backoff';
+import { clamp, type RetrySchedule } from './backoff';
 import type { Environment, EnvironmentSignal } from './environment';
 import { AuthError, errorFor, type TidewireError } from './errors';
 import type { TokenReason, TokenSource } from './token';
@@ -9,7 +9,8 @@ import { createWatchdog } from './watchdog';
  * - `idle`: not needed (nothing subscribed) or closed on purpose.
  * - `connecting`: getting a token, opening, waiting for the server's welcome.
  * - `open`: ready; heartbeats are being watched.
- * - `waiting`: lost; the next attempt starts after `delay` ms.
+ * - `waiting`: lost, or started while the client's other connection is failing; the next attempt
+ *   starts after `delay` ms. `attempt` counts the client's consecutive failed attempts.
  * - `offline`: lost while the browser is offline; retries when it is back.
  * - `failed`: stopped for good by a fatal `error`; a new subscribe starts over.
  */
@@ -23,18 +24,27 @@ export type ConnectionState =
 
 /** What can happen to a connection; input of {@link transition}. */
 export type ConnectionEvent =
-  | { type: 'start'; online: boolean }
+  | {
+      type: 'start';
+      online: boolean;
+      attempt: number;
+      /** The rest of the client's current delay, when its attempts are failing. */
+      wait?: { delay: number; error: TidewireError } | undefined;
+    }
   | { type: 'stop' }
   | { type: 'opened' }
-  | { type: 'lost'; error: TidewireError; attempt: number; delay: number; online: boolean }
+  | {
+      type: 'lost';
+      error: TidewireError;
+      attempt: number;
+      delay: number;
+      online: boolean;
+    }
   | { type: 'failed'; error: TidewireError }
   | { type: 'retry' }
   | { type: 'offline' };
 
 const IDLE: ConnectionState = { status: 'idle' };
-
-/** The longest heartbeat interval a `welcome` may announce, in ms. */
-const MAX_HEARTBEAT = 300_000;
 
 /** Not running: nothing to close, no listener, no timer. */
 const stopped = (s: string) => s === 'idle' || s === 'failed';
@@ -48,11 +58,12 @@ const active = (s: string) => s === 'connecting' || s === 'open';
 export function transition(state: ConnectionState, event: ConnectionEvent): ConnectionState {
   const s = state.status;
   switch (event.type) {
-    case 'start':
+    case 'start': {
       if (!stopped(s)) return state;
-      return event.online
-        ? { status: 'connecting', attempt: 0 }
-        : { status: 'offline', attempt: 0, error: undefined };
+      const { attempt, wait } = event;
+      if (!event.online) return { status: 'offline', attempt, error: wait?.error };
+      return wait ? { status: 'waiting', attempt, ...wait } : { status: 'connecting', attempt };
+    }
     case 'stop':
       return s === 'idle' ? state : IDLE;
     case 'opened':
@@ -103,17 +114,21 @@ export type Connector<M> = (token: string | undefined, sink: Sink<M>) => Link;
 export interface ConnectionOptions<M> {
   env: Environment;
   tokens: TokenSource;
-  retryDelay: RetryDelay;
+  /** The client's retry schedule, shared with its other connection. */
+  schedule: RetrySchedule;
   connectTimeout: number;
   /** Heartbeat deadline when the server announces none; 0 disables it. */
   idleTimeout: number;
-  /** An open lasting this long resets the backoff attempt count. */
+  /** An open lasting this long ends the client's run of failures (schedule and token refusals). */
   stableAfter: number;
   connect: Connector<M>;
   onMessage(message: M): void;
   onState(next: ConnectionState, prev: ConnectionState): void;
-  /** Every end of an attempt, with whether it had been open for `stableAfter`. */
-  onLost?(error: TidewireError, stable: boolean): void;
+  /**
+   * What an attempt proved about the path: `'stable'` once it has stayed open for `stableAfter`,
+   * or the error it ended with before that (it never opened, or died soon after).
+   */
+  onOutcome?(outcome: 'stable' | TidewireError): void;
 }
 
 /** One reconnecting connection. */
@@ -136,96 +151,97 @@ export interface Connection {
 interface Attempt {
   link?: Link;
   open?: boolean;
+  stable?: boolean;
 }
+
+/** The server's heartbeat interval is kept within these, so a bad `welcome` cannot spin or disarm the watchdog. */
+const HEARTBEAT_RANGE = [100, 300_000] as const;
 
 /** @internal */
 export function createConnection<M>(o: ConnectionOptions<M>): Connection {
-  const { env, tokens } = o;
+  const { env, tokens, schedule } = o;
   let state = IDLE;
-  let cur: Attempt | undefined;
-  let timer: unknown;
-  let until = 0;
-  let tries = 0;
-  let authFails = 0;
-  let openedAt = 0;
-  let serverDelay: number | undefined;
+  let current: Attempt | undefined;
+  let retryTimer: unknown;
+  let stableTimer: unknown;
   let reason: TokenReason = 'connect';
   let unlisten: (() => void) | undefined;
 
   // No link yet means getToken has not answered: say so rather than blame the server.
-  const dog = createWatchdog(env, () =>
+  const watchdog = createWatchdog(env, () =>
     end(
-      cur,
-      errorFor(cur?.open ? 'heartbeat_timeout' : cur?.link ? 'connect_timeout' : 'token_timeout'),
+      current,
+      errorFor(
+        current?.open ? 'heartbeat_timeout' : current?.link ? 'connect_timeout' : 'token_timeout',
+      ),
     ),
   );
 
-  const kill = (a: Attempt | undefined) => a?.link?.close();
+  /** Closes an attempt's transport; it can no longer become stable. */
+  const close = (a: Attempt | undefined) => {
+    env.clearTimeout(stableTimer);
+    a?.link?.close();
+  };
 
   const dispatch = (event: ConnectionEvent) => {
-    const p = state;
-    const n = transition(p, event);
-    if (n === p) return;
-    state = n;
-    if (p.status === 'waiting') env.clearTimeout(timer);
-    if (n.status !== 'open' && active(p.status)) {
-      kill(cur);
-      cur = undefined;
-      dog.stop();
+    const previous = state;
+    const next = transition(previous, event);
+    if (next === previous) return;
+    state = next;
+    if (previous.status === 'waiting') env.clearTimeout(retryTimer);
+    if (next.status !== 'open' && active(previous.status)) {
+      close(current);
+      current = undefined;
+      watchdog.stop();
     }
-    if (stopped(n.status)) {
+    if (stopped(next.status)) {
       unlisten?.();
       unlisten = undefined;
     } else unlisten ??= env.listen(signal);
-    if (n.status === 'connecting') attempt(n.attempt);
-    else if (n.status === 'waiting') {
-      until = env.now() + n.delay;
-      timer = env.setTimeout(() => dispatch({ type: 'retry' }), n.delay);
-    } else if (n.status === 'open') {
-      openedAt = env.now();
-      authFails = 0;
-    }
-    o.onState(n, p);
+    if (next.status === 'connecting') attempt(next.attempt);
+    else if (next.status === 'waiting')
+      retryTimer = env.setTimeout(() => dispatch({ type: 'retry' }), next.delay);
+    o.onState(next, previous);
   };
 
   const signal = (s: EnvironmentSignal) => {
-    const st = state.status;
+    const status = state.status;
     if (s === 'offline') dispatch({ type: 'offline' });
     else if (s === 'online') dispatch({ type: 'retry' });
     else if (s === 'visible') {
-      if (active(st)) dog.check();
-      else if (st === 'waiting' && env.now() >= until) dispatch({ type: 'retry' });
+      if (active(status)) watchdog.check();
+      // A throttled timer may be late: retry now if the wait is over.
+      else if (status === 'waiting' && !schedule.pending()) dispatch({ type: 'retry' });
     }
   };
 
   const end = (a: Attempt | undefined, error: TidewireError) => {
-    if (!a || a !== cur) return;
-    const stable = !!a.open && env.now() - openedAt >= o.stableAfter;
-    o.onLost?.(error, stable);
-    const auth = error.code === 'unauthorized' || error.code === 'token_expired';
-    authFails = auth ? authFails + 1 : 0;
-    reason = auth ? 'expired' : 'reconnect';
-    if (error.fatal || authFails > 2)
+    if (!a || a !== current) return;
+    // A connection that was stable proved the path; only the others say it may be blocked.
+    if (!a.stable) o.onOutcome?.(error);
+    const verdict = tokens.rejected(error);
+    reason = verdict ? 'expired' : 'reconnect';
+    if (error.fatal || verdict === 'give-up')
       return dispatch({
         type: 'failed',
         error: error.fatal ? error : new AuthError('auth_rejected', { cause: error }),
       });
-    if (stable) tries = 0;
-    tries++;
-    const delay =
-      authFails === 1
-        ? 0
-        : o.retryDelay({ attempt: tries, error, serverDelay, random: env.random() });
-    dispatch({ type: 'lost', error, attempt: tries, delay, online: env.online() });
+    dispatch({
+      type: 'lost',
+      error,
+      delay: schedule.failed(error, verdict === 'retry-now'),
+      attempt: schedule.attempt(),
+      online: env.online(),
+    });
   };
 
   const attempt = (n: number) => {
     const a: Attempt = {};
-    cur = a;
-    dog.start(o.connectTimeout);
+    current = a;
+    watchdog.start(o.connectTimeout);
     tokens.get({ reason, attempt: n }).then(
       (token) => {
-        if (cur === a) a.link = o.connect(token, sink(a));
+        if (current === a) a.link = o.connect(token, sink(a));
       },
       (error: TidewireError) => end(a, error),
     );
@@ -233,35 +249,43 @@ export function createConnection<M>(o: ConnectionOptions<M>): Connection {
 
   const sink = (a: Attempt): Sink<M> => {
     const activity = () => {
-      if (a.open && a === cur) dog.feed();
+      if (a.open && a === current) watchdog.feed();
     };
     return {
       onOpen(heartbeat) {
-        if (a !== cur || a.open) return;
+        if (a !== current || a.open) return;
         a.open = true;
-        // Capped, so a huge announced interval cannot overflow the watchdog's timer.
-        dog.start(heartbeat ? Math.min(heartbeat, MAX_HEARTBEAT) * 2.5 : o.idleTimeout);
+        watchdog.start(
+          heartbeat! > 0 ? clamp(heartbeat!, ...HEARTBEAT_RANGE) * 2.5 : o.idleTimeout,
+        );
+        env.clearTimeout(stableTimer);
+        stableTimer = env.setTimeout(() => {
+          a.stable = true;
+          schedule.reset();
+          tokens.accepted();
+          o.onOutcome?.('stable');
+        }, o.stableAfter);
         dispatch({ type: 'opened' });
       },
       onMessage(m) {
-        if (a !== cur) return;
+        if (a !== current) return;
         activity();
         o.onMessage(m);
       },
       onActivity: activity,
-      onRetry(ms) {
-        serverDelay = ms;
-      },
+      onRetry: schedule.setServerDelay,
       onEnd: (error) => end(a, error),
     };
   };
 
   const start = () => {
-    if (stopped(state.status)) {
-      tries = authFails = 0;
-      reason = 'connect';
-    }
-    dispatch({ type: 'start', online: env.online() });
+    if (stopped(state.status)) reason = 'connect';
+    dispatch({
+      type: 'start',
+      online: env.online(),
+      attempt: schedule.attempt(),
+      wait: schedule.pending(),
+    });
   };
 
   return {
@@ -270,11 +294,11 @@ export function createConnection<M>(o: ConnectionOptions<M>): Connection {
     stop: () => dispatch({ type: 'stop' }),
     restart() {
       if (!active(state.status)) return start();
-      kill(cur);
-      attempt(0);
+      close(current);
+      attempt(schedule.attempt());
     },
     send(data) {
-      const link = state.status === 'open' ? cur?.link : undefined;
+      const link = state.status === 'open' ? current?.link : undefined;
       link?.send?.(data);
       return !!link?.send;
     },

@@ -1,10 +1,3 @@
-/** The subset of the Web Storage API Tidewire uses. */
-export interface StorageLike {
-  getItem(key: string): string | null;
-  setItem(key: string, value: string): void;
-  removeItem(key: string): void;
-}
-
 /** A change reported by {@link Environment.listen}. */
 export type EnvironmentSignal = 'online' | 'offline' | 'visible' | 'hidden';
 
@@ -31,8 +24,6 @@ export interface Environment {
    * @default window `online`/`offline` and document `visibilitychange` events, when they exist
    */
   listen(callback: (signal: EnvironmentSignal) => void): () => void;
-  /** Where the remembered transport choice lives. @default sessionStorage, when usable */
-  session(): StorageLike | undefined;
 }
 
 interface Target {
@@ -45,7 +36,6 @@ export function resolveEnvironment(overrides: Partial<Environment> = {}): Enviro
   const g = globalThis as Target & {
     navigator?: { onLine?: boolean };
     document?: Target & { visibilityState?: string };
-    sessionStorage?: StorageLike;
   };
   return {
     setTimeout: (fn, ms) => setTimeout(fn, ms),
@@ -66,13 +56,6 @@ export function resolveEnvironment(overrides: Partial<Environment> = {}): Enviro
       };
       each('addEventListener');
       return () => each('removeEventListener');
-    },
-    session() {
-      try {
-        return g.sessionStorage;
-      } catch {
-        return undefined;
-      }
     },
     ...overrides,
   };

@@ -41,11 +41,26 @@ export type ErrorCode =
   /** A listener threw; the error is in `cause`. */
   | 'listener_failed'
   /** No WebSocket or fetch implementation was found or given. */
-  | 'unsupported';
+  | 'unsupported'
+  /** `getToken` returned a value that cannot be sent as a header value. */
+  | 'token_invalid';
 
-/** Codes after which retrying cannot help: the connection stops in its `failed` state. */
+// How each code behaves, in one place: each list names the codes that share a behaviour. A code in
+// none of them (a newer server's, a close the server chose such as `closed` or `rate_limited`) is
+// retryable and says nothing about the path to the server.
+
+/** Retrying cannot help: the connection stops in its `failed` state. */
 const FATAL =
-  ' bad_request bad_json invalid_channel too_many_channels forbidden origin_not_allowed not_found method_not_allowed unsupported_media_type too_large no_content bad_content_type token_failed token_empty auth_rejected client_closed unsupported ';
+  ' bad_request bad_json invalid_channel too_many_channels forbidden origin_not_allowed not_found method_not_allowed unsupported_media_type too_large no_content bad_content_type token_failed token_empty token_invalid auth_rejected client_closed unsupported ';
+/** About the credential: raised as an {@link AuthError}. */
+const AUTH =
+  ' unauthorized token_expired token_timeout forbidden token_failed token_empty token_invalid auth_rejected ';
+/** The path to the server may be blocked: the end counts toward falling back to the other transport. */
+const PATH = ' network connect_timeout heartbeat_timeout http_status ';
+/** The transport cannot work here: it is avoided at once. */
+const BLOCKS = ' bad_content_type unsupported ';
+
+const is = (code: ErrorCode, codes: string) => codes.includes(` ${code} `);
 
 /**
  * The one place that decides whether an error is fatal (stop) or retryable
@@ -53,8 +68,14 @@ const FATAL =
  * @example isFatal('forbidden') // true
  */
 export function isFatal(code: ErrorCode): boolean {
-  return FATAL.includes(` ${code} `);
+  return is(code, FATAL);
 }
+
+/** Whether a connection that ended with `code` shows its transport cannot work here. @internal */
+export const blocksTransport = (code: ErrorCode): boolean => is(code, BLOCKS);
+
+/** Whether a connection that ended with `code` counts as one failure of its path. @internal */
+export const isPathFailure = (code: ErrorCode): boolean => is(code, PATH);
 
 /** Extra facts attached to an error. */
 export interface ErrorDetails {
@@ -71,8 +92,11 @@ export interface ErrorDetails {
 const BRAND = Symbol.for('tidewire.error');
 
 /**
- * The base of every error Tidewire raises. The message is the server's when it
- * sent one, else the code (with the status); it never contains a token.
+ * The base of every error Tidewire raises. Its message reads
+ * `code [status] [on 'channel'][: the server's or client's explanation]`, and never
+ * contains a token.
+ * @example new TidewireError('forbidden', { status: 403, channel: 'admin' }).message
+ * // "forbidden 403 on 'admin'"
  */
 export class TidewireError extends Error {
   override name = 'TidewireError';
@@ -87,8 +111,13 @@ export class TidewireError extends Error {
   /** Milliseconds the server asked to wait, when it said. */
   declare readonly retryAfter?: number;
   readonly [BRAND] = true;
+  /** `message`: what the server said, or what to do, if anything. */
   constructor(code: ErrorCode, details: ErrorDetails = {}, message?: string) {
-    super(message ?? code + (details.status ? ` (${details.status})` : ''), details);
+    const { status, channel } = details;
+    super(
+      `${code}${status ? ` ${status}` : ''}${channel ? ` on '${channel}'` : ''}${message ? `: ${message}` : ''}`,
+      details,
+    );
     Object.assign(this, details);
     this.code = code;
     this.fatal = isFatal(code);
@@ -120,8 +149,7 @@ export const errorFor = (
   code: ErrorCode,
   details?: ErrorDetails,
   message?: string,
-): TidewireError =>
-  new (/^(una|fo|tok)/.test(code) ? AuthError : ConnectionError)(code, details, message);
+): TidewireError => new (is(code, AUTH) ? AuthError : ConnectionError)(code, details, message);
 
 /** Turns a non-2xx HTTP response into an error, following PROTOCOL.md's status table. @internal */
 export const httpError = (status: number, code?: ErrorCode, retryAfter?: number): TidewireError =>

@@ -10,7 +10,7 @@ export type {
 export { createClient } from './client';
 export type { ConnectionEvent, ConnectionState } from './connection';
 export { transition } from './connection';
-export type { Environment, EnvironmentSignal, StorageLike } from './environment';
+export type { Environment, EnvironmentSignal } from './environment';
 export type { ErrorCode, ErrorDetails } from './errors';
 export {
   AuthError,
@@ -23,8 +23,6 @@ export {
 export type { TransportOptions } from './links';
 export type { PublishOptions, PublishResult } from './publish';
 export type { FallbackOptions, Transport, TransportChoice } from './routing';
-export type { Stream, StreamEvents, StreamMessage, StreamOptions } from './stream';
-export { openStream } from './stream';
 export type {
   ChannelEvent,
   GapInfo,

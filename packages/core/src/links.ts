@@ -1,15 +1,18 @@
-import { exponentialBackoff, type RetryDelay } from './backoff';
+import {
+  createRetrySchedule,
+  exponentialBackoff,
+  type RetryDelay,
+  type RetrySchedule,
+} from './backoff';
 import {
   type Connection,
   type ConnectionOptions,
   type Connector,
   createConnection,
-  type Sink,
 } from './connection';
 import { type Environment, resolveEnvironment } from './environment';
 import { createTokenSource, type GetToken, type TokenSource } from './token';
-import { openSse, type SseMessage } from './transports/sse';
-import { openWebSocket, type WebSocketConstructor } from './transports/websocket';
+import type { WebSocketConstructor } from './transports/websocket';
 
 /** Options shared by `createClient` and `openStream`. */
 export interface TransportOptions {
@@ -21,11 +24,14 @@ export interface TransportOptions {
   fetch?: typeof globalThis.fetch;
   /** fetch credentials mode. @default 'same-origin' */
   credentials?: RequestCredentials;
-  /** Delay before each reconnection attempt. @default exponentialBackoff() (1 s base, 30 s cap, full jitter) */
+  /**
+   * Delay before each reconnection attempt. Attempts count for the whole client, across both
+   * transports. @default exponentialBackoff() (1 s base, 30 s cap, full jitter)
+   */
   retryDelay?: RetryDelay;
   /** Time to get a token, open and be ready (Tidewire: the welcome); also bounds `getToken`. @default 10000 */
   connectTimeout?: number;
-  /** An open connection lasting this long resets the backoff. @default 5000 */
+  /** A connection open this long ends a run of failures: the backoff and the count of refused tokens start over. @default 5000 */
   stableAfter?: number;
   /**
    * Largest accepted message, in bytes: a whole WebSocket message or SSE block. `createClient`
@@ -45,26 +51,17 @@ export const bearer = (token: string | undefined): Record<string, string> =>
 export interface Base {
   env: Environment;
   tokens: TokenSource;
+  schedule: RetrySchedule;
   fetch: typeof globalThis.fetch;
   credentials: RequestCredentials;
+  maxMessageBytes: number;
+  /** The WebSocket constructor, looked up when a socket opens. */
+  WebSocket(): WebSocketConstructor | undefined;
   connection<M>(
     connect: Connector<M>,
-    rest: Pick<ConnectionOptions<M>, 'onMessage' | 'onState' | 'onLost'>,
+    handlers: Pick<ConnectionOptions<M>, 'onMessage' | 'onState' | 'onOutcome'>,
     idleTimeout?: number,
   ): Connection;
-  /** An SSE connector; `open` says whether the response itself means ready. */
-  sse<M>(
-    url: () => string,
-    lastEventId: () => string,
-    open: boolean,
-    onMessage: (m: SseMessage, sink: Sink<M>) => void,
-  ): Connector<M>;
-  ws<M>(
-    url: string,
-    protocols: string | string[],
-    onOpen: (send: (data: string) => void, token: string | undefined, sink: Sink<M>) => void,
-    onMessage: (data: unknown, sink: Sink<M>) => void,
-  ): Connector<M>;
 }
 
 /**
@@ -74,58 +71,27 @@ export interface Base {
  */
 export function createBase(o: TransportOptions, minMessageBytes = 0): Base {
   const { credentials = 'same-origin', connectTimeout = 10_000 } = o;
-  const maxMessageBytes = Math.max(o.maxMessageBytes ?? 1_048_576, minMessageBytes);
   const env = resolveEnvironment(o.environment);
   const tokens = createTokenSource(o.getToken, env, connectTimeout);
-  const fetcher = o.fetch ?? ((input, init) => fetch(input, init));
+  const schedule = createRetrySchedule(o.retryDelay ?? exponentialBackoff(), env);
   return {
     env,
     tokens,
-    fetch: fetcher,
+    schedule,
+    fetch: o.fetch ?? ((input, init) => fetch(input, init)),
     credentials,
-    connection: (connect, rest, idleTimeout = 0) =>
+    maxMessageBytes: Math.max(o.maxMessageBytes ?? 1_048_576, minMessageBytes),
+    WebSocket: () => o.WebSocket ?? (globalThis.WebSocket as WebSocketConstructor | undefined),
+    connection: (connect, handlers, idleTimeout = 0) =>
       createConnection({
         env,
         tokens,
-        retryDelay: o.retryDelay ?? exponentialBackoff(),
+        schedule,
         connectTimeout,
         idleTimeout,
         stableAfter: o.stableAfter ?? 5000,
         connect,
-        ...rest,
+        ...handlers,
       }),
-    sse: (url, lastEventId, open, onMessage) => (token, sink) => ({
-      close: openSse(
-        {
-          url: url(),
-          fetch: fetcher,
-          headers: bearer(token),
-          lastEventId: lastEventId(),
-          credentials,
-          maxMessageBytes,
-        },
-        {
-          ...sink,
-          onOpen: () => open && sink.onOpen(),
-          onMessage: (m) => onMessage(m, sink),
-        },
-      ),
-    }),
-    ws: (url, protocols, onOpen, onMessage) => (token, sink) => {
-      const link = openWebSocket(
-        {
-          url,
-          WebSocket: o.WebSocket ?? (globalThis.WebSocket as WebSocketConstructor | undefined),
-          protocols,
-          maxMessageBytes,
-        },
-        {
-          ...sink,
-          onOpen: () => onOpen(link.send, token, sink),
-          onMessage: (data) => onMessage(data, sink),
-        },
-      );
-      return link;
-    },
   };
 }

@@ -31,9 +31,20 @@ export interface Outbox {
   settle(ref: string, error?: TidewireError, id?: string): void;
   /** Rejects everything. */
   fail(error: TidewireError): void;
+  /**
+   * A channel left WebSocket (a fallback move): its publishes not sent yet go through `send`
+   * instead, settling the same promises.
+   */
+  divert(
+    channel: string,
+    send: (data: unknown, event: string | undefined) => Promise<PublishResult>,
+  ): void;
 }
 
 interface Pending {
+  channel: string;
+  data: unknown;
+  event: string | undefined;
   frame: string;
   sent: boolean;
   timer: unknown;
@@ -41,12 +52,16 @@ interface Pending {
   reject(error: TidewireError): void;
 }
 
-/** @internal */
+/**
+ * `send` sends a frame on the socket (false when it is not open); `timeout` bounds the wait for
+ * each acknowledgement.
+ * @internal
+ */
 export function createOutbox(
   env: Environment,
   send: (data: string) => boolean,
   timeout: number,
-  max: number,
+  maxQueue: number,
 ): Outbox {
   const pending = new Map<string, Pending>();
   let seq = 0;
@@ -60,7 +75,7 @@ export function createOutbox(
   };
   return {
     add(channel, data, event) {
-      if (pending.size >= max) return Promise.reject(new PublishError('queue_full'));
+      if (pending.size >= maxQueue) return Promise.reject(new PublishError('queue_full'));
       return new Promise((resolve, reject) => {
         const ref = `${++seq}`;
         const frame = JSON.stringify({ type: 'publish', ref, channel, event, data });
@@ -68,7 +83,16 @@ export function createOutbox(
           () => settle(ref, new PublishError('publish_timeout')),
           timeout,
         );
-        pending.set(ref, { frame, sent: send(frame), timer, resolve, reject });
+        pending.set(ref, {
+          channel,
+          data,
+          event,
+          frame,
+          sent: send(frame),
+          timer,
+          resolve,
+          reject,
+        });
       });
     },
     flush() {
@@ -80,6 +104,14 @@ export function createOutbox(
     settle,
     fail(error) {
       for (const ref of pending.keys()) settle(ref, error);
+    },
+    divert(channel, post) {
+      for (const [ref, p] of pending)
+        if (p.channel === channel && !p.sent) {
+          pending.delete(ref);
+          env.clearTimeout(p.timer);
+          post(p.data, p.event).then(p.resolve, p.reject);
+        }
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { Environment } from './environment';
+import { blocksTransport, isPathFailure, type TidewireError } from './errors';
 
 /** Both transports, in a fixed order. @internal */
 export const TRANSPORTS = ['sse', 'websocket'] as const;
@@ -17,7 +18,7 @@ export interface FallbackOptions {
    * a transport counts as blocked. @default 2
    */
   after?: number;
-  /** How long a blocked transport is avoided (and remembered in sessionStorage) before it is probed again, in ms. @default 300000 */
+  /** How long a blocked transport is avoided before it is probed again, in ms. @default 300000 */
   ttl?: number;
 }
 
@@ -30,45 +31,41 @@ export interface Router {
    */
   pick(choice: TransportChoice, duplex: boolean): Transport;
   /**
-   * An attempt on `transport` ended (`ok`: it had been open for `stableAfter`; `hard`: it failed
-   * fatally before, which blocks at once). Returns true when this changed what `pick` answers.
+   * What happened on a transport: a connection stayed open for `stableAfter` (`'stable'`), or an
+   * attempt ended with an error. Which errors count, and which block at once, is the error
+   * table's call (errors.ts). Returns true when this changed what `pick` answers.
    */
-  report(transport: Transport, ok: boolean, hard?: boolean): boolean;
+  observe(transport: Transport, outcome: 'stable' | TidewireError): boolean;
   dispose(): void;
 }
 
 const other = (t: Transport): Transport => (t === 'sse' ? 'websocket' : 'sse');
 
-/** @internal */
+/**
+ * `onChange`: a block ended by itself (its TTL ran out).
+ * @internal
+ */
 export function createRouter(
   env: Environment,
-  key: string,
-  { after = 2, ttl = 300_000 }: FallbackOptions | undefined = {},
-  onChange: () => void = () => {},
+  { after = 2, ttl = 300_000 }: FallbackOptions = {},
+  onChange: () => void,
 ): Router {
   const fails = { sse: 0, websocket: 0 };
-  const store = env.session();
-  let blocked: Partial<Record<Transport, number>> = {};
+  const blocked: Partial<Record<Transport, number>> = {};
   let timer: unknown;
-  try {
-    blocked = JSON.parse(store?.getItem(key) ?? '{}');
-  } catch {}
   const isBlocked = (t: Transport) => (blocked[t] ?? 0) > env.now();
-  /** Saves the blocks and wakes up when the first one ends, to probe that transport again. */
-  const save = () => {
-    try {
-      store?.setItem(key, JSON.stringify(blocked));
-    } catch {}
+  /** Wakes up when the first block ends, to probe that transport again. */
+  const rearm = () => {
     env.clearTimeout(timer);
     const next = Math.min(...Object.values(blocked)) - env.now();
     if (next > 0 && next < Infinity)
       timer = env.setTimeout(() => {
         for (const t of TRANSPORTS) if (!isBlocked(t)) delete blocked[t];
-        save();
+        rearm();
         onChange();
       }, next);
   };
-  save();
+  rearm();
   return {
     pick(choice, duplex) {
       if (choice !== 'auto') return choice;
@@ -77,16 +74,23 @@ export function createRouter(
       // When both are blocked, the one blocked last (it failed last) is avoided.
       return isBlocked(want) && !(isBlocked(o) && blocked[o]! >= blocked[want]!) ? o : want;
     },
-    report(t, ok, hard) {
-      fails[t] = ok ? 0 : fails[t] + 1;
-      if (ok ? !isBlocked(t) : !hard && fails[t] < after) return false;
-      if (ok) delete blocked[t];
-      else {
+    observe(t, outcome) {
+      if (outcome === 'stable') {
+        fails[t] = 0;
+        // Both blocked means the outage was the server's or the network's, not one path's: a
+        // transport that works again clears both.
+        const lift = isBlocked(t) && isBlocked(other(t)) ? TRANSPORTS : [t];
+        if (!lift.some(isBlocked)) return false;
+        for (const l of lift) delete blocked[l];
+      } else {
+        const blocks = blocksTransport(outcome.code);
+        if (!blocks && !isPathFailure(outcome.code)) return false;
+        if (!blocks && ++fails[t] < after) return false;
         // Blocked (again) from now; `after` more failures block it again later.
         blocked[t] = env.now() + ttl;
         fails[t] = 0;
       }
-      save();
+      rearm();
       return true;
     },
     dispose: () => env.clearTimeout(timer),

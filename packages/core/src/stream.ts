@@ -1,8 +1,16 @@
-import type { ConnectionState } from './connection';
+/**
+ * `@tidewire/core/stream`: {@link openStream}, the client's reconnection, token and state
+ * machinery for any plain SSE or WebSocket endpoint. Its own entry, so an app that only uses
+ * `createClient` ships none of it.
+ * @module
+ */
+import type { ConnectionState, Connector } from './connection';
 import { createEmitter } from './emitter';
 import { TidewireError } from './errors';
 import { own } from './frames';
-import { createBase, type TransportOptions } from './links';
+import { bearer, createBase, type TransportOptions } from './links';
+import { openSse } from './transports/sse';
+import { openWebSocket } from './transports/websocket';
 
 /** Options of {@link openStream}. */
 export interface StreamOptions extends TransportOptions {
@@ -51,6 +59,7 @@ export interface Stream {
  * `Last-Event-ID` resume) or WebSocket endpoint, with the client's reconnection,
  * token and state machinery. It connects at once.
  * @example
+ * import { openStream } from '@tidewire/core/stream'
  * const s = openStream('https://example.com/events', { getToken })
  * s.on('message', (m) => console.log(m.event, m.data))
  */
@@ -61,26 +70,51 @@ export function openStream(url: string, options: StreamOptions = {}): Stream {
       emitter.emit('error', { error: new TidewireError('listener_failed', { cause }) });
   });
   let id = options.lastEventId ?? '';
+  const sse: Connector<StreamMessage> = (token, sink) => ({
+    close: openSse(
+      {
+        url,
+        fetch: base.fetch,
+        headers: bearer(token),
+        lastEventId: id,
+        credentials: base.credentials,
+        maxMessageBytes: base.maxMessageBytes,
+      },
+      {
+        ...sink,
+        onOpen: () => sink.onOpen(),
+        onMessage(m) {
+          id = m.lastEventId;
+          sink.onMessage({ event: m.event, data: own(m.lines.join('\n')), id });
+        },
+        // A block with an id and no data moves the id without a message.
+        onLastEventId(lastEventId) {
+          id = lastEventId;
+        },
+      },
+    ),
+  });
+  const websocket: Connector<StreamMessage> = (token, sink) => {
+    const link = openWebSocket(
+      {
+        url,
+        WebSocket: base.WebSocket(),
+        protocols: options.protocols ?? [],
+        maxMessageBytes: base.maxMessageBytes,
+      },
+      {
+        ...sink,
+        onOpen() {
+          if (token !== undefined && options.authMessage) link.send(options.authMessage(token));
+          sink.onOpen();
+        },
+        onMessage: (data) => sink.onMessage({ event: 'message', data, id: '' }),
+      },
+    );
+    return link;
+  };
   const conn = base.connection<StreamMessage>(
-    options.transport === 'websocket'
-      ? base.ws(
-          url,
-          options.protocols ?? [],
-          (send, token, sink) => {
-            if (token !== undefined && options.authMessage) send(options.authMessage(token));
-            sink.onOpen();
-          },
-          (data, sink) => sink.onMessage({ event: 'message', data, id: '' }),
-        )
-      : base.sse(
-          () => url,
-          () => id,
-          true,
-          (m, sink) => {
-            id = m.lastEventId;
-            sink.onMessage({ event: m.event, data: own(m.lines.join('\n')), id });
-          },
-        ),
+    options.transport === 'websocket' ? websocket : sse,
     {
       onMessage: (m) => emitter.emit('message', m),
       onState(next, prev) {

@@ -68,7 +68,7 @@ export interface SubscribeOptions {
    */
   transport?: TransportChoice;
   /** Resume after this event id (a saved `lastEventId`). @default the persisted position, if any */
-  since?: string;
+  since?: string | undefined;
   /** Declare that the app will publish here: `'auto'` then prefers WebSocket. @default false */
   duplex?: boolean;
 }
@@ -117,6 +117,8 @@ export interface Channel {
   error(error: TidewireError, own?: boolean): void;
   /** Something in the snapshot changed. */
   touch(): void;
+  /** The client closed: every handle now reads `closed`. */
+  close(): void;
   snapshot(): SubscriptionSnapshot;
 }
 
@@ -132,6 +134,7 @@ export function createChannel(
   let duplicates = 0;
   let gaps = 0;
   let confirmed = 0;
+  let closed = false;
   const emit = <K extends keyof Events>(type: K, arg: Parameters<Events[K]>[0]) => {
     for (const h of ch.handles) h.emit(type, arg);
   };
@@ -184,12 +187,17 @@ export function createChannel(
       snap = undefined;
       emit('change', undefined as never);
     },
+    close() {
+      closed = true;
+      ch.touch();
+    },
     snapshot() {
       const conn = connection(ch.route);
       snap ??= {
         channel: name,
-        status:
-          ch.failure || conn.status === 'failed'
+        status: closed
+          ? 'closed'
+          : ch.failure || conn.status === 'failed'
             ? 'failed'
             : ch.live
               ? 'live'

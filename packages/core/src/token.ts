@@ -1,5 +1,5 @@
 import type { Environment } from './environment';
-import { AuthError, isTidewireError } from './errors';
+import { AuthError, isTidewireError, type TidewireError } from './errors';
 
 /** Why a token is being asked for. */
 export type TokenReason =
@@ -29,15 +29,31 @@ export type GetToken = (
   context: TokenContext,
 ) => string | null | undefined | Promise<string | null | undefined>;
 
-/** Single-flight access to `getToken`. */
+/** What a connection does after the server refused its token: see {@link TokenSource.rejected}. */
+export type RejectionVerdict = 'retry-now' | 'back-off' | 'give-up';
+
+/**
+ * Single-flight access to `getToken`, and the client's rule for refused tokens: the first refusal
+ * retries at once with a fresh token (the common case: it had expired), the second waits the
+ * retry schedule, the third gives up with a fatal `auth_rejected`. Refusals count across
+ * connections and transports until a connection has stayed open for `stableAfter`, so a server
+ * that sends `welcome` and then rejects the token is not hammered.
+ */
 export interface TokenSource {
   /** A token; joins a call already in flight. With `fresh` false, the last token is reused when there is one. */
   get(context: TokenContext, fresh?: boolean): Promise<string | undefined>;
   /** Stops the timeout timer of a call in flight (which then rejects). */
   cancel(): void;
+  /** A connection ended: when the server refused its token (`unauthorized`, `token_expired`), what to do next. */
+  rejected(error: TidewireError): RejectionVerdict | undefined;
+  /** A connection stayed open for `stableAfter`: refusals start over. */
+  accepted(): void;
 }
 
-/** @internal */
+/** Characters a header value cannot hold (fetch would throw, with the token in its message). */
+const NOT_A_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
+/** @internal `timeout`: how long `getToken` may take. */
 export function createTokenSource(
   getToken: GetToken | undefined,
   env: Environment,
@@ -47,6 +63,7 @@ export function createTokenSource(
   let last: string | undefined;
   let timer: unknown;
   let stop: (() => void) | undefined;
+  let rejections = 0;
   return {
     get(context, fresh = true) {
       // Without getToken there is never a last token: cookie auth sends none.
@@ -58,6 +75,7 @@ export function createTokenSource(
           .then(() => getToken(context))
           .then((token) => {
             if (token === '') throw new AuthError('token_empty');
+            if (token && NOT_A_HEADER_VALUE.test(token)) throw new AuthError('token_invalid');
             last = token ?? undefined;
             resolve(last);
           })
@@ -71,5 +89,13 @@ export function createTokenSource(
       return pending;
     },
     cancel: () => stop?.(),
+    rejected({ code }) {
+      if (code !== 'unauthorized' && code !== 'token_expired') return undefined;
+      rejections++;
+      return rejections > 2 ? 'give-up' : rejections > 1 ? 'back-off' : 'retry-now';
+    },
+    accepted() {
+      rejections = 0;
+    },
   };
 }

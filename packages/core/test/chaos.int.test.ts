@@ -25,7 +25,6 @@ describe.each<UpgradePolicy>(['refuse', 'kill', 'starve'])(
       proxy.setUpgrades(policy);
       const client = connect(url, {
         connectTimeout: 300,
-        environment: { session: () => undefined },
       });
       const sub = client.subscribe('chat', { duplex: true });
       const got: unknown[] = [];

@@ -214,7 +214,7 @@ describe('client transport changes', () => {
   it('should fall back to SSE + POST when WebSocket is refused, then publish over HTTP', async () => {
     const server = await startServer();
     server.tw.setWebSocketEnabled(false);
-    const client = connect(server.url, { environment: { session: () => undefined } });
+    const client = connect(server.url);
     const sub = client.subscribe('chat', { duplex: true });
     const got: unknown[] = [];
     sub.on('event', (e) => got.push(e.data));

@@ -260,26 +260,6 @@ describe('createClient over SSE', () => {
     expect(net.last().aborted).toBe(true);
     expect(client.getState().sse.status).toBe('idle');
   });
-
-  it('should persist positions and resume from them in a new client', async () => {
-    const store = new Map<string, string>();
-    const storage = {
-      getItem: (k: string) => store.get(k) ?? null,
-      setItem: (k: string, v: string) => void store.set(k, v),
-      removeItem: (k: string) => void store.delete(k),
-    };
-    const first = make({ storage }).client;
-    first.subscribe('prices');
-    await tick();
-    net.last().push(welcome);
-    net.last().push(subscribed('prices'));
-    net.last().push(event('prices', 'e-9'), 'e-9');
-    await tick();
-    first.close();
-    make({ storage }).client.subscribe('prices');
-    await tick();
-    expect(net.last().url).toContain('prices@e-9');
-  });
 });
 
 describe('createClient over WebSocket', () => {
@@ -434,18 +414,8 @@ describe('routing', () => {
     expect(s.aborted).toBe(true);
   });
 
-  it('should fall back to SSE + POST when WebSocket fails twice before its welcome, and remember it', async () => {
-    const session = new Map<string, string>();
-    const { client } = make({
-      environment: {
-        ...fakeEnvironment().env,
-        session: () => ({
-          getItem: (k) => session.get(k) ?? null,
-          setItem: (k, v) => void session.set(k, v),
-          removeItem: (k) => void session.delete(k),
-        }),
-      },
-    });
+  it('should fall back to SSE + POST when WebSocket fails twice before its welcome', async () => {
+    const { client } = make();
     const sub = client.subscribe('chat', { duplex: true });
     await tick();
     FakeSocket.last().drop(1006);
@@ -454,11 +424,13 @@ describe('routing', () => {
     FakeSocket.last().drop(1006);
     await tick();
     expect(sub.getSnapshot().transport).toBe('sse');
+    // The move continues the client's schedule: SSE waits the current delay before its first attempt.
+    expect(client.getState().sse).toMatchObject({ status: 'waiting', attempt: 2, delay: 100 });
+    expect(net.streams).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(100);
+    await tick();
     expect(net.streams).toHaveLength(1);
     expect(client.getState().websocket.status).toBe('idle');
-    expect(JSON.parse(session.get('tidewire:route:http://127.0.0.1:1/tw')!)).toHaveProperty(
-      'websocket',
-    );
     expect(await client.publish('chat', { text: 'x' })).toEqual({ id: 'p1' });
     expect(net.posts[0]).toMatchObject({
       url: 'http://127.0.0.1:1/tw/publish',
@@ -501,6 +473,10 @@ describe('routing of a buffered SSE stream', () => {
     await tick();
     expect(sub.getSnapshot().transport).toBe('websocket');
     expect(net.streams.every((s) => s.aborted)).toBe(true);
+    // The WebSocket's first attempt waits the schedule's current delay, as any retry would.
+    expect(FakeSocket.all).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(100);
+    await tick();
     FakeSocket.last().welcome();
     expect(FakeSocket.last().sent).toContainEqual({ type: 'subscribe', channel: 'prices' });
   });

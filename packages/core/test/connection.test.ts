@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { exponentialBackoff } from '../src/backoff';
+import { createRetrySchedule, exponentialBackoff, type RetrySchedule } from '../src/backoff';
 import { type ConnectionState, createConnection, type Sink, transition } from '../src/connection';
 import { AuthError, ConnectionError } from '../src/errors';
 import { createTokenSource, type GetToken } from '../src/token';
@@ -14,7 +14,7 @@ describe('transition', () => {
     expect(transition(idle, { type: 'opened' })).toBe(idle);
     expect(transition(idle, { type: 'retry' })).toBe(idle);
     const open = transition({ status: 'connecting', attempt: 0 }, { type: 'opened' });
-    expect(transition(open, { type: 'start', online: true })).toBe(open);
+    expect(transition(open, { type: 'start', online: true, attempt: 0 })).toBe(open);
   });
 
   it('should go to offline instead of waiting when a loss happens offline', () => {
@@ -30,37 +30,45 @@ describe('transition', () => {
   it('should stop from any state and restart from failed', () => {
     const failed: ConnectionState = { status: 'failed', error: new AuthError('forbidden') };
     expect(transition(failed, { type: 'stop' })).toEqual(idle);
-    expect(transition(failed, { type: 'start', online: true })).toEqual({
+    expect(transition(failed, { type: 'start', online: true, attempt: 0 })).toEqual({
       status: 'connecting',
       attempt: 0,
     });
   });
 });
 
-function setup(opts: { getToken?: GetToken; heartbeat?: number } = {}) {
-  const f = fakeEnvironment();
+/** What a second connection shares with the first: the client's environment and retry schedule. */
+interface Shared extends ReturnType<typeof fakeEnvironment> {
+  schedule: RetrySchedule;
+}
+
+function setup(opts: { getToken?: GetToken; heartbeat?: number; shared?: Shared } = {}) {
+  const f = opts.shared ?? fakeEnvironment();
   const sinks: Sink<string>[] = [];
   const closed: number[] = [];
-  const tokens: (string | undefined)[] = [];
+  const tokens = createTokenSource(opts.getToken ?? (() => 'tok'), f.env, 5000);
+  const schedule =
+    opts.shared?.schedule ?? createRetrySchedule(exponentialBackoff({ baseDelay: 1000 }), f.env);
+  const sent: (string | undefined)[] = [];
   const states: ConnectionState[] = [];
   const messages: string[] = [];
   const conn = createConnection<string>({
     env: f.env,
-    tokens: createTokenSource(opts.getToken ?? (() => 'tok'), f.env, 5000),
-    retryDelay: exponentialBackoff({ baseDelay: 1000 }),
+    tokens,
+    schedule,
     connectTimeout: 3000,
     idleTimeout: 0,
     stableAfter: 5000,
     connect(token, sink) {
       const i = sinks.push(sink) - 1;
-      tokens.push(token);
+      sent.push(token);
       return { close: () => closed.push(i), send: (d) => messages.push(d) };
     },
     onMessage: (m) => messages.push(`in:${m}`),
     onState: (next) => states.push(next),
   });
   const last = () => sinks[sinks.length - 1]!;
-  return { ...f, conn, sinks, closed, tokens, states, messages, last };
+  return { ...f, conn, sinks, closed, tokens: sent, schedule, states, messages, last };
 }
 
 describe('createConnection', () => {
@@ -226,6 +234,72 @@ describe('createConnection', () => {
     t.sinks[1]!.onMessage('new');
     expect(t.messages).toEqual(['in:before', 'in:new']);
     expect(t.states.map((s) => s.status)).toEqual(['connecting', 'open']);
+  });
+
+  it('should count token refusals after a welcome until a connection was stable', async () => {
+    const getToken = vi.fn<GetToken>(() => 'tok');
+    const t = setup({ getToken });
+    t.conn.start();
+    await flush();
+    // A server that welcomes and then refuses every token: once at once, once after backoff, then stop.
+    t.last().onOpen();
+    t.last().onEnd(new AuthError('unauthorized'));
+    expect(t.conn.state()).toMatchObject({ status: 'waiting', delay: 0 });
+    await flush();
+    t.last().onOpen();
+    t.last().onEnd(new AuthError('unauthorized'));
+    const state = t.conn.state();
+    expect(state).toMatchObject({ status: 'waiting', attempt: 2 });
+    await vi.advanceTimersByTimeAsync(state.status === 'waiting' ? state.delay : 0);
+    t.last().onOpen();
+    t.last().onEnd(new AuthError('unauthorized'));
+    expect(t.conn.state()).toMatchObject({ status: 'failed', error: { code: 'auth_rejected' } });
+    await vi.advanceTimersByTimeAsync(600_000);
+    expect(getToken).toHaveBeenCalledTimes(3);
+  });
+
+  it('should forget token refusals once a connection stayed open for stableAfter', async () => {
+    const t = setup();
+    t.conn.start();
+    await flush();
+    for (let i = 0; i < 4; i++) {
+      t.last().onOpen();
+      await vi.advanceTimersByTimeAsync(5000);
+      t.last().onEnd(new AuthError('token_expired'));
+      expect(t.conn.state()).toMatchObject({ status: 'waiting', delay: 0 });
+      await flush();
+    }
+  });
+
+  it('should share one schedule: a connection started while another fails waits the current delay', async () => {
+    const sse = setup();
+    sse.conn.start();
+    await flush();
+    sse.last().onEnd(new ConnectionError('network'));
+    sse.last();
+    expect(sse.conn.state()).toMatchObject({ status: 'waiting', attempt: 1, delay: 500 });
+    await vi.advanceTimersByTimeAsync(200);
+    sse.conn.stop();
+    const websocket = setup({ shared: sse });
+    websocket.conn.start();
+    expect(websocket.conn.state()).toMatchObject({ status: 'waiting', attempt: 1, delay: 300 });
+    await vi.advanceTimersByTimeAsync(299);
+    expect(websocket.sinks).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(websocket.sinks).toHaveLength(1);
+    websocket.last().onEnd(new ConnectionError('network'));
+    expect(websocket.conn.state()).toMatchObject({ status: 'waiting', attempt: 2 });
+  });
+
+  it('should hold a tiny announced heartbeat to 100 ms, so the watchdog cannot fire at once', async () => {
+    const t = setup();
+    t.conn.start();
+    await flush();
+    t.last().onOpen(1);
+    await vi.advanceTimersByTimeAsync(249);
+    expect(t.conn.state().status).toBe('open');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(t.conn.state()).toMatchObject({ error: { code: 'heartbeat_timeout' } });
   });
 
   it('should leave no timer or listener after stop', async () => {

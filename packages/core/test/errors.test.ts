@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
   AuthError,
+  blocksTransport,
   ConnectionError,
   closeError,
+  errorFor,
   httpError,
   isFatal,
+  isPathFailure,
   isTidewireError,
   PublishError,
   TidewireError,
@@ -26,7 +29,12 @@ describe('errors', () => {
     expect(httpError(204)).toMatchObject({ code: 'no_content', fatal: true });
     expect(httpError(401)).toBeInstanceOf(AuthError);
     expect(httpError(403)).toMatchObject({ code: 'forbidden', fatal: true });
-    expect(httpError(404)).toMatchObject({ code: 'not_found', fatal: true, status: 404 });
+    expect(httpError(404)).toMatchObject({
+      code: 'not_found',
+      fatal: true,
+      message: 'not_found 404',
+    });
+    expect(httpError(405)).toMatchObject({ code: 'bad_request', fatal: true, status: 405 });
     expect(httpError(408)).toMatchObject({ code: 'http_status', fatal: false });
     expect(httpError(429, undefined, 2000)).toMatchObject({
       code: 'rate_limited',
@@ -63,6 +71,35 @@ describe('errors', () => {
     expect(e.message).toBe('queue_full');
     expect(isTidewireError(new Error('x'))).toBe(false);
     expect(isTidewireError({ [Symbol.for('tidewire.error')]: true })).toBe(true);
+  });
+});
+
+describe('error messages', () => {
+  it('should name the code, the status, the channel or path, then the explanation', () => {
+    expect(new TidewireError('forbidden', { status: 403, channel: 'admin' }).message).toBe(
+      "forbidden 403 on 'admin'",
+    );
+    expect(new TidewireError('closed', { status: 4409 }, 'slow consumer').message).toBe(
+      'closed 4409: slow consumer',
+    );
+    // A code a newer server sends still reads as a message.
+    expect(new TidewireError('teapot' as never).message).toBe('teapot');
+  });
+
+  it('should decide the class and the fallback effect from the table, not from the name', () => {
+    expect(errorFor('forbidden')).toBeInstanceOf(AuthError);
+    expect(errorFor('token_timeout')).toBeInstanceOf(AuthError);
+    expect(errorFor('too_many_channels')).toBeInstanceOf(ConnectionError);
+    expect(isPathFailure('network')).toBe(true);
+    expect(isPathFailure('heartbeat_timeout')).toBe(true);
+    // A close the server chose says nothing about the path.
+    expect(isPathFailure('closed')).toBe(false);
+    expect(isPathFailure('rate_limited')).toBe(false);
+    // A fatal end stops the connection; it says nothing about the path either.
+    expect(isPathFailure('forbidden')).toBe(false);
+    expect(blocksTransport('forbidden')).toBe(false);
+    expect(blocksTransport('unsupported')).toBe(true);
+    expect(blocksTransport('bad_content_type')).toBe(true);
   });
 });
 

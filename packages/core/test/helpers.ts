@@ -16,7 +16,6 @@ export function fakeEnvironment(overrides: Partial<Environment> = {}) {
       listeners.add(fn);
       return () => listeners.delete(fn);
     },
-    session: () => undefined,
     ...overrides,
   });
   const signal = (s: EnvironmentSignal) => {

@@ -98,4 +98,28 @@ describe('openStream against plain endpoints', () => {
     expect(got).toEqual(['hello 1', 'hello 2']);
     expect(firsts).toEqual(['{"token":"tok"}', '{"token":"tok"}']);
   });
+
+  it('should end a WebSocket stream with too_large on a binary message over maxMessageBytes', async () => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise((r) => wss.once('listening', r));
+    closers.push(() => {
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+    });
+    wss.on('connection', (socket) => {
+      socket.send(Buffer.alloc(1024));
+      socket.send(Buffer.alloc(1025));
+    });
+    const s = openStream(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, {
+      transport: 'websocket',
+      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      maxMessageBytes: 1024,
+    });
+    closers.push(() => s.close());
+    const sizes: number[] = [];
+    s.on('message', (m) => sizes.push((m.data as Buffer).byteLength));
+    await until(() => s.getState().status === 'failed');
+    expect(s.getState()).toMatchObject({ error: { code: 'too_large' } });
+    expect(sizes).toEqual([1024]);
+  });
 });

@@ -52,6 +52,36 @@ describe('openStream over SSE', () => {
     expect(s.lastEventId()).toBe('7');
   });
 
+  it('should resume with Last-Event-ID from a block with only an id', async () => {
+    const s = open();
+    await tick();
+    net.last().push('first', '1');
+    net.last().block([], '2');
+    net.last().end();
+    await tick();
+    expect(s.lastEventId()).toBe('2');
+    await vi.advanceTimersByTimeAsync(100);
+    await tick();
+    expect(net.streams).toHaveLength(2);
+    expect(net.last().headers).toMatchObject({ 'last-event-id': '2' });
+  });
+
+  it('should resume without Last-Event-ID after a block with an empty id', async () => {
+    const s = open({ lastEventId: '0' });
+    const body = 'id: 1\ndata: first\n\nid\n\n';
+    net.responses.push(new Response(body, { headers: { 'content-type': 'text/event-stream' } }));
+    const got: unknown[] = [];
+    s.on('message', (m) => got.push([m.data, m.id]));
+    await tick();
+    expect(got).toEqual([['first', '1']]);
+    expect(s.lastEventId()).toBe('');
+    await vi.advanceTimersByTimeAsync(100);
+    await tick();
+    // The queued first response left no stream behind: this one is the reconnection.
+    expect(net.streams).toHaveLength(1);
+    expect(net.last().headers).not.toHaveProperty('last-event-id');
+  });
+
   it('should stop on 204 and on a 404, and retry a 503', async () => {
     const s = open();
     net.responses.push(new Response(null, { status: 503 }));

@@ -139,7 +139,8 @@ describe('useSubscription with token refresh', () => {
         if (!(expiresAt > Date.now())) throw new AuthError('token_expired');
         return { principal: 'u', expiresAt };
       },
-      tokenRefreshLeadMs: 150,
+      // A refresh 800 ms before expiry: the client answers one at most every second.
+      tokenRefreshLeadMs: 800,
     });
 
   it('should stay live over WebSocket while the token is refreshed in-band', async () => {
@@ -149,13 +150,13 @@ describe('useSubscription with token refresh', () => {
     const client = connect(server.url, {
       getToken: ({ reason }) => {
         reasons.push(reason);
-        return `t:${Date.now() + 400}`;
+        return `t:${Date.now() + 2000}`;
       },
     });
     mount(client, <Feed id="w" transport="websocket" />);
     await until(() => last('w')?.status === 'live');
     await until(() => reasons.includes('refresh'));
-    await sleep(500); // past the first token's expiry
+    await sleep(1000); // past the first token's expiry
     server.tw.publish('feed', 'still here');
     await until(() => last('w')?.lastEvent?.data === 'still here');
     const statuses = seen.get('w')!.map((s) => s.status);

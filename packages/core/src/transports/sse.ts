@@ -5,8 +5,13 @@
  * UTF-8 is decoded with one `TextDecoder` (a BOM is dropped only at the very start; bytes split
  * across chunks decode whole; a chunk that ends on a whole character is decoded without `stream`,
  * which Node does several times faster). CR, LF and CRLF all end a line, and a CR at the end of a
- * chunk ends its line at once. An id-only block moves the last event id without dispatching. The
- * size of the block being received is bounded while it arrives.
+ * chunk ends its line at once. The size of the block being received is bounded while it arrives.
+ *
+ * Two layers: {@link readSse} reads the stream into blocks of data lines (what the Tidewire client
+ * needs: each data line is a frame, and positions travel inside them), and {@link openSse} adds the
+ * standard's `event` and `id` interpretation on top (what a plain `EventSource`-like stream needs).
+ * An id-only block moves the last event id without dispatching (and `openSse` reports the move
+ * through `onLastEventId`).
  * @module
  */
 import { ConnectionError, httpError, type TidewireError } from '../errors';
@@ -32,7 +37,7 @@ export interface SseRequest {
   /** The `fetch` to use; it is called without a `this`, so a bare `globalThis.fetch` works. */
   fetch: typeof globalThis.fetch;
   /** Extra request headers (Authorization etc.); Accept: text/event-stream and Cache-Control: no-cache are added. */
-  headers?: Record<string, string>;
+  headers?: Record<string, string> | undefined;
   /** Sent as Last-Event-ID when non-empty, encoded as UTF-8 like `EventSource` does. @default '' */
   lastEventId?: string;
   /** fetch credentials mode. @default 'same-origin' */
@@ -50,12 +55,23 @@ export interface SseRequest {
 /**
  * What {@link openSse} reports. A handler that throws is ignored: the error is swallowed and the
  * stream goes on as if the handler had returned. No handler is called after the closer has run.
+ *
+ * The stream's last event id (what a reconnection sends as `Last-Event-ID`) arrives two ways: with
+ * each message as its `lastEventId`, and through `onLastEventId` when a block without a `data:`
+ * line changes it. A caller that follows both always knows the id to resume from.
  */
 export interface SseHandlers {
   /** Status 200 with a text/event-stream content type arrived. */
   onOpen(): void;
   /** One dispatched message (a block without a `data:` line is not dispatched). */
   onMessage(message: SseMessage): void;
+  /**
+   * A block without a `data:` line changed the last event id: `id: 2` followed by an empty line
+   * (HTML Standard: the id is set, no event is dispatched), or `""` for an empty `id:` that reset
+   * it. Not called when the id is unchanged, nor for a message, which carries its `lastEventId`.
+   * Optional: without it, such an id is learnt only from the next message, if one comes.
+   */
+  onLastEventId?(lastEventId: string): void;
   /** A valid `retry:` field (digits only). */
   onRetry(ms: number): void;
   /** Any bytes arrived (comments and partial lines included): feeds heartbeat watchdogs. */
@@ -64,31 +80,22 @@ export interface SseHandlers {
   onEnd(error: TidewireError): void;
 }
 
+/** What {@link readSse} reports: {@link SseHandlers}' stream events, with blocks instead of messages. */
+export interface SseReaderHandlers
+  extends Pick<SseHandlers, 'onOpen' | 'onRetry' | 'onActivity' | 'onEnd'> {
+  /** A block ended (an empty line): its `data:` values in order, or undefined when it had none. */
+  onBlock(data: string[] | undefined): void;
+  /** A field other than `data` and `retry` (`event`, `id` or an unknown one), as it arrives. */
+  onField?(field: string, value: string): void;
+}
+
 /**
- * Opens one stream with `fetch` and reads it. Returns a closer that aborts it (idempotent).
- *
- * @example
- * const close = openSse(
- *   { url: 'https://api.example.com/tidewire/sse?channel=prices', fetch, headers: { authorization: `Bearer ${token}` } },
- *   {
- *     onOpen: () => console.log('open'),
- *     onMessage: (m) => console.log(m.lastEventId, JSON.parse(m.lines.join('\n'))),
- *     onRetry: (ms) => (retryMs = ms),
- *     onActivity: () => watchdog.feed(),
- *     onEnd: (end) => console.log('ended', end.kind),
- *   },
- * );
- * close();
+ * Opens one stream with `fetch` and reads it into blocks; returns a closer that aborts it
+ * (idempotent). A handler that throws is ignored, as in {@link SseHandlers}. It sends no
+ * `Last-Event-ID` and ignores `lastEventId`: {@link openSse} adds both.
  */
-export function openSse(request: SseRequest, handlers: SseHandlers): () => void {
-  const {
-    url,
-    fetch,
-    headers,
-    lastEventId = '',
-    credentials = 'same-origin',
-    maxMessageBytes = 1048576,
-  } = request;
+export function readSse(request: SseRequest, handlers: SseReaderHandlers): () => void {
+  const { url, fetch, headers, credentials = 'same-origin', maxMessageBytes = 1048576 } = request;
   const controller = new AbortController();
   let closed = false;
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
@@ -100,13 +107,13 @@ export function openSse(request: SseRequest, handlers: SseHandlers): () => void 
     reader?.cancel().catch(close);
   };
   // A handler by name, so no closure is made per message.
-  const emit = <K extends 'onOpen' | 'onMessage' | 'onRetry' | 'onActivity'>(
+  const emit = <K extends 'onOpen' | 'onBlock' | 'onField' | 'onRetry' | 'onActivity'>(
     k: K,
-    arg?: Parameters<SseHandlers[K]>[0],
+    ...args: Parameters<NonNullable<SseReaderHandlers[K]>>
   ): void => {
     if (closed) return;
     try {
-      handlers[k](arg as never);
+      (handlers[k] as ((...a: typeof args) => void) | undefined)?.(...args);
     } catch {
       // Handler errors are the caller's: see SseHandlers.
     }
@@ -124,10 +131,6 @@ export function openSse(request: SseRequest, handlers: SseHandlers): () => void 
   // The BOM is dropped here rather than by the decoder, so that a chunk ending on a whole character
   // can be decoded without `stream` (Node's fast path, several times faster than streaming).
   const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
-  // The event-stream interpretation state (HTML Standard, 9.2.6).
-  let id = lastEventId;
-  let idBuffer = id;
-  let type: string | undefined;
   // The data lines of the block being received; undefined while there are none.
   let data: string[] | undefined;
   let partial = '';
@@ -139,11 +142,10 @@ export function openSse(request: SseRequest, handlers: SseHandlers): () => void 
   /** Interprets one complete line. */
   const line = (text: string): void => {
     if (!text) {
-      id = idBuffer;
       size = 0;
-      if (data !== undefined)
-        emit('onMessage', { event: type || 'message', lines: data, lastEventId: id });
-      data = type = undefined;
+      const lines = data;
+      data = undefined;
+      emit('onBlock', lines);
       return;
     }
     if (text[0] === ':') return;
@@ -154,10 +156,9 @@ export function openSse(request: SseRequest, handlers: SseHandlers): () => void 
     if (field === 'data') {
       data ??= [];
       data.push(value);
-    } else if (field === 'event') type = value;
-    else if (field === 'id') {
-      if (!value.includes('\0')) idBuffer = value;
-    } else if (field === 'retry' && /^\d+$/.test(value)) emit('onRetry', +value);
+    } else if (field === 'retry') {
+      if (/^\d+$/.test(value)) emit('onRetry', +value);
+    } else emit('onField', field, value);
   };
 
   /** Feeds one chunk; false when the current block grew past the limit. */
@@ -182,18 +183,10 @@ export function openSse(request: SseRequest, handlers: SseHandlers): () => void 
 
   const run = async (): Promise<void> => {
     try {
-      const sent: Record<string, string> = {
-        accept: 'text/event-stream',
-        ...headers,
-      };
-      if (lastEventId) {
-        // A header value is a byte string: send the id's UTF-8 bytes, as EventSource does.
-        sent['last-event-id'] = unescape(encodeURIComponent(lastEventId));
-      }
       // `cache: 'no-store'` rather than a Cache-Control header, which is not CORS-safelisted and
       // would make every cross-origin stream need that header allowed in the preflight.
       const response = await fetch(url, {
-        headers: sent,
+        headers: { accept: 'text/event-stream', ...headers },
         credentials,
         cache: 'no-store',
         signal: controller.signal,
@@ -226,4 +219,57 @@ export function openSse(request: SseRequest, handlers: SseHandlers): () => void 
   };
   void run();
   return close;
+}
+
+/**
+ * Opens one stream with `fetch` and reads it. Returns a closer that aborts it (idempotent).
+ *
+ * @example
+ * const close = openSse(
+ *   { url: 'https://api.example.com/tidewire/sse?channel=prices', fetch, headers: { authorization: `Bearer ${token}` } },
+ *   {
+ *     onOpen: () => console.log('open'),
+ *     onMessage: (m) => console.log(m.lastEventId, JSON.parse(m.lines.join('\n'))),
+ *     onLastEventId: (id) => console.log('resume from', id),
+ *     onRetry: (ms) => (retryMs = ms),
+ *     onActivity: () => watchdog.feed(),
+ *     onEnd: (end) => console.log('ended', end.kind),
+ *   },
+ * );
+ * close();
+ */
+export function openSse(request: SseRequest, handlers: SseHandlers): () => void {
+  const { lastEventId = '' } = request;
+  // The event-stream interpretation state (HTML Standard, 9.2.6).
+  let id = lastEventId;
+  let idBuffer = id;
+  let type: string | undefined;
+  return readSse(
+    {
+      ...request,
+      // A header value is a byte string: send the id's UTF-8 bytes, as EventSource does.
+      headers: lastEventId
+        ? { ...request.headers, 'last-event-id': unescape(encodeURIComponent(lastEventId)) }
+        : request.headers,
+    },
+    {
+      ...handlers,
+      onField(field, value) {
+        if (field === 'event') type = value;
+        else if (field === 'id' && !value.includes('\0')) idBuffer = value;
+      },
+      onBlock(lines) {
+        const event = type || 'message';
+        type = undefined;
+        if (lines) {
+          id = idBuffer;
+          handlers.onMessage({ event, lines, lastEventId: id });
+        } else if (id !== idBuffer) {
+          // Off the per-message path: only a block without data compares ids.
+          id = idBuffer;
+          handlers.onLastEventId?.(id);
+        }
+      },
+    },
+  );
 }

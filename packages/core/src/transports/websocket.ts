@@ -20,7 +20,13 @@ export interface WsRequest {
   /** Without one the socket ends at once with the fatal `unsupported`. */
   WebSocket: WebSocketConstructor | undefined;
   protocols?: string | string[];
-  /** Largest accepted text message, in UTF-16 code units (a lower bound of its bytes). */
+  /**
+   * Largest accepted message: a text message's length in UTF-16 code units (a lower bound of its
+   * UTF-8 bytes, so no text is encoded to be measured), a binary message's size in bytes
+   * (`ArrayBuffer`, `Blob`, a typed array or Node `Buffer`, or an array of them as `ws` fragments).
+   * A WebSocket hands over only whole messages, so this bounds what is passed on, not what the
+   * socket buffers first (in Node, `ws`'s own `maxPayload` bounds that).
+   */
   maxMessageBytes: number;
 }
 
@@ -41,6 +47,10 @@ export interface WsLink {
   send(data: string): void;
   close(): void;
 }
+
+/** The size of a binary message: an `ArrayBuffer`, typed array or Node `Buffer` (`byteLength`), or a `Blob` (`size`). */
+const byteSize = (data: { byteLength?: number; size?: number }): number =>
+  data.byteLength ?? data.size ?? 0;
 
 /** Opens one WebSocket and reports its life through `handlers`. */
 export function openWebSocket(request: WsRequest, handlers: WsHandlers): WsLink {
@@ -64,7 +74,9 @@ export function openWebSocket(request: WsRequest, handlers: WsHandlers): WsLink 
     ws.addEventListener('open', () => done || handlers.onOpen());
     ws.addEventListener('message', ({ data }: { data: unknown }) => {
       if (done) return;
-      if (typeof data === 'string' && data.length > limit) finish(new ConnectionError('too_large'));
+      // Text first: it is most messages, and its length needs no call.
+      if ((typeof data === 'string' ? data.length : byteSize(data as object)) > limit)
+        finish(new ConnectionError('too_large'));
       else handlers.onMessage(data);
     });
     ws.addEventListener('close', ({ code }: { code: number }) => finish(closeError(code)));

@@ -124,7 +124,6 @@ export function countingEnvironment(): { environment: Partial<Environment>; live
         pending.delete(h as ReturnType<typeof setTimeout>);
         clearTimeout(h as ReturnType<typeof setTimeout>);
       },
-      session: () => undefined,
     },
     live: () => pending.size,
   };
@@ -167,7 +166,6 @@ export function connect<M extends Record<string, unknown>>(
     retryDelay: ({ attempt }) => Math.min(10 * 2 ** attempt, 250),
     closeDelay: 0,
     connectTimeout: 2000,
-    environment: { session: () => undefined },
     ...options,
   });
   clients.add(client as Client);

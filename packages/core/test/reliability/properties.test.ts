@@ -180,8 +180,10 @@ const command: fc.Arbitrary<Command> = fc.oneof(
 function reachable(prev: ConnectionState): Set<string> {
   const error = { code: 'network', fatal: false } as TidewireError;
   const events: ConnectionEvent[] = [
-    { type: 'start', online: true },
-    { type: 'start', online: false },
+    { type: 'start', online: true, attempt: 0 },
+    { type: 'start', online: false, attempt: 0 },
+    // Started while the client's other connection is failing: it waits its turn.
+    { type: 'start', online: true, attempt: 1, wait: { delay: 1, error } },
     { type: 'stop' },
     { type: 'opened' },
     { type: 'lost', error, attempt: 1, delay: 1, online: true },

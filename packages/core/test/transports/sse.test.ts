@@ -196,6 +196,24 @@ describe('openSse responses', () => {
     expect(ids).toEqual(['5', '7']);
   });
 
+  it('should report through onLastEventId each change of the last event id by a block without data', async () => {
+    const body =
+      'id: 1\ndata: a\n\nid: 2\n\nid: 2\nevent: e\n\n: ping\n\nretry: 5\n\nid\n\ndata: b\n\n';
+    const { fetch } = fakeFetch(() => new Response(body, { headers: eventStream }));
+    const rec = recorder();
+    const seen: string[] = [];
+    open(
+      { fetch, lastEventId: '0' },
+      {
+        ...rec.handlers,
+        onMessage: (message) => seen.push(`message ${message.lastEventId}`),
+        onLastEventId: (id) => seen.push(`id ${id}`),
+      },
+    );
+    await rec.ended;
+    expect(seen).toEqual(['message 1', 'id 2', 'id ', 'message ']);
+  });
+
   it('should end with eof on a 200 without a body', async () => {
     const { fetch } = fakeFetch(() => new Response(null, { headers: eventStream }));
     const rec = recorder();
@@ -430,7 +448,7 @@ describe('openSse message size limit', () => {
 describe('openSse handlers that throw', () => {
   it('should swallow the error and keep reading', async () => {
     const { fetch } = fakeFetch(
-      () => new Response('retry: 9\n\ndata: a\n\ndata: b\n\n', { headers: eventStream }),
+      () => new Response('retry: 9\n\ndata: a\n\nid: 1\n\ndata: b\n\n', { headers: eventStream }),
     );
     const rec = recorder();
     const boom = () => {
@@ -444,6 +462,7 @@ describe('openSse handlers that throw', () => {
         onOpen: boom,
         onActivity: boom,
         onRetry: boom,
+        onLastEventId: boom,
         onMessage: (message) => {
           rec.handlers.onMessage(message);
           boom();
