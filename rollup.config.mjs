@@ -89,7 +89,7 @@ const globalBuild = {
   input: 'packages/core/src/index.ts',
   plugins: [
     nodeResolve({ browser: true }),
-    esbuild({ target: 'es2020', tsconfig: 'packages/core/tsconfig.json' }),
+    esbuild({ target, tsconfig: 'packages/core/tsconfig.json' }),
   ],
   output: {
     file: 'packages/core/dist/tidewire.min.js',
@@ -105,11 +105,15 @@ export default [
       index: 'packages/core/src/index.ts',
       protocol: 'packages/core/src/protocol.ts',
       store: 'packages/core/src/store.ts',
+      stream: 'packages/core/src/stream.ts',
+      persist: 'packages/core/src/persist.ts',
     },
     types: {
       index: 'packages/core/src/index.ts',
       protocol: 'packages/core/src/protocol.ts',
       store: 'packages/core/src/store.ts',
+      stream: 'packages/core/src/stream.ts',
+      persist: 'packages/core/src/persist.ts',
     },
   }),
   globalBuild,

@@ -29,8 +29,13 @@ export const ours = [
   { name: '@tidewire/core (whole)', code: "export * from '@tidewire/core';" },
   // openStream(url, options): one SSE stream, without the client.
   {
-    name: '@tidewire/core, SSE only (openStream)',
-    code: "export { openStream } from '@tidewire/core';",
+    name: '@tidewire/core/stream (openStream)',
+    code: "export { openStream } from '@tidewire/core/stream';",
+  },
+  {
+    name: '@tidewire/core/persist (without core)',
+    code: "export * from '@tidewire/core/persist';",
+    external: core,
   },
   // The transport is a runtime option of createClient: these two show how much
   // of the other transport a bundler can drop.
