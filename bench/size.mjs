@@ -32,11 +32,7 @@ export const ours = [
     name: '@tidewire/core/stream (openStream)',
     code: "export { openStream } from '@tidewire/core/stream';",
   },
-  {
-    name: '@tidewire/core/persist (without core)',
-    code: "export * from '@tidewire/core/persist';",
-    external: core,
-  },
+  { name: '@tidewire/core/persist', code: "export * from '@tidewire/core/persist';" },
   // The transport is a runtime option of createClient: these two show how much
   // of the other transport a bundler can drop.
   {
