@@ -36,6 +36,11 @@ const CLOSE_GRACE_MS = 1000;
  * connection counts as flooding (close 4429): subscribing to every allowed channel at once is fine.
  */
 const PENDING_FRAMES_SLACK = 256;
+/**
+ * `auth` frames one socket may send: a few at once, then one a second (an in-band refresh needs
+ * one per credential). Beyond that the socket is closed with 4429: each one runs `authenticate`.
+ */
+const AUTH_RATE = { perSecond: 1, burst: 5 };
 const PING_JSON = '{"type":"ping"}';
 const PING_FRAME: WsFrame = { json: Buffer.from(PING_JSON), wsMessage: textFrame(PING_JSON) };
 
@@ -61,6 +66,9 @@ export function serveWebSocket<P>(
   let state: WsState<P> = { status: 'awaiting_auth' };
   const subscriptions = new Map<string, () => void>();
   const bucket = createTokenBucket({ ...limits.publishRate, now });
+  const authBucket = createTokenBucket({ ...AUTH_RATE, now });
+  /** The token the pending `refresh` was scheduled for: one refresh per credential. */
+  let refreshedToken: string | undefined;
   let queue: Promise<void> = Promise.resolve();
   let pending = 0;
   let alive = true;
@@ -200,6 +208,7 @@ export function serveWebSocket<P>(
     const { frame } = parsed;
     switch (frame.type) {
       case 'auth':
+        if (!authBucket.take()) return closeWith(CloseCode.TooManyRequests, 'too many auth frames');
         return authenticate(frame.token);
       case 'subscribe':
         return subscribe(frame.channel, frame.since);
@@ -222,24 +231,60 @@ export function serveWebSocket<P>(
       return;
     }
     timers.clearTimeout(authTimer);
+    const renewed = state.status === 'authenticated';
     state = { status: 'authenticated', principal: auth.principal };
     disposeExpiry();
-    disposeExpiry = armExpiry(auth.expiresAt);
+    disposeExpiry = armExpiry(auth.expiresAt, token);
     sendFrame({
       type: 'welcome',
       epoch: hub.store.epoch,
       heartbeat: options.heartbeatMs,
       ...(auth.expiresAt === undefined ? {} : { expiresIn: Math.max(0, auth.expiresAt - now()) }),
     });
+    if (renewed) await reauthorize(auth.principal);
   }
 
-  /** `refresh` ahead of expiry, close 4401 at expiry. */
-  function armExpiry(expiresAt: number | undefined): () => void {
-    if (expiresAt === undefined) return () => {};
-    const refreshAt = Math.max(now(), expiresAt - options.tokenRefreshLeadMs);
-    const offRefresh = scheduleAt(timers, now, refreshAt, () =>
-      sendFrame({ type: 'refresh', expiresIn: Math.max(0, expiresAt - now()) }),
+  /**
+   * After an in-band `auth` (a refresh, or another principal), every subscription is authorized
+   * again for the principal now on the socket; the ones it may not read end with `forbidden`.
+   */
+  async function reauthorize(principal: P): Promise<void> {
+    const channels = [...subscriptions.keys()];
+    const verdicts = await Promise.all(
+      channels.map((channel) =>
+        runAuthorize(options.authorize, principal, channel, 'subscribe', logger),
+      ),
     );
+    if (isClosed()) return;
+    channels.forEach((channel, i) => {
+      if (verdicts[i]) return;
+      subscriptions.get(channel)?.();
+      subscriptions.delete(channel);
+      allowReplay(channel, 0);
+      sendError('forbidden', 'not allowed to subscribe', { channel });
+    });
+  }
+
+  /**
+   * `refresh` ahead of expiry, close 4401 at expiry. One refresh per credential:
+   * `tokenRefreshLeadMs` ahead, or halfway through the life of a token that lives less than that,
+   * so that a client whose every token is short is not asked again the moment it answers.
+   */
+  function armExpiry(expiresAt: number | undefined, token: string | undefined): () => void {
+    if (expiresAt === undefined) return () => {};
+    const left = expiresAt - now();
+    const offRefresh =
+      token !== undefined && token === refreshedToken
+        ? () => {}
+        : scheduleAt(
+            timers,
+            now,
+            now() + Math.max(left - options.tokenRefreshLeadMs, left / 2),
+            () => {
+              refreshedToken = token;
+              sendFrame({ type: 'refresh', expiresIn: Math.max(0, expiresAt - now()) });
+            },
+          );
     const offExpiry = scheduleAt(timers, now, expiresAt, () =>
       closeWith(CloseCode.Unauthorized, 'token_expired'),
     );

@@ -294,4 +294,54 @@ describe('WebSocket token refresh', () => {
     ws.send({ type: 'auth', token: 'sekrit-banned' });
     expect((await ws.closed).code).toBe(CloseCode.Forbidden);
   });
+
+  it('should send one refresh per credential, halfway through a token shorter than the lead', async () => {
+    const server = await startServer({ authenticate: tokens, tokenRefreshLeadMs: 30_000 });
+    const ws = await openAuthedWs(`${server.wsBase}/ws`, 'sekrit-short-400');
+    const opened = Date.now();
+    // Not at once (that answered every auth of a short-lived token with another refresh)…
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(ws.frames.filter((f) => f.type === 'refresh')).toHaveLength(0);
+    // …but halfway through its life.
+    await ws.waitFor((f) => f.type === 'refresh');
+    expect(Date.now() - opened).toBeGreaterThanOrEqual(150);
+    // The same credential again (a client that caches its token): no second refresh.
+    ws.send({ type: 'auth', token: 'sekrit-short-400' });
+    await vi.waitFor(() => expect(ws.frames.filter((f) => f.type === 'welcome')).toHaveLength(2));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(ws.frames.filter((f) => f.type === 'refresh')).toHaveLength(1);
+  });
+
+  it('should authorize every subscription again when another principal authenticates in-band', async () => {
+    const server = await startServer<string>({
+      authenticate: (token) => (token ? { principal: token } : undefined),
+      authorize: (principal, channel) => channel.startsWith(`user/${principal}/`),
+    });
+    const ws = await openAuthedWs(`${server.wsBase}/ws`, 'alice');
+    ws.send({ type: 'subscribe', channel: 'user/alice/inbox' });
+    await ws.waitFor((f) => f.type === 'subscribed');
+    ws.send({ type: 'auth', token: 'bob' });
+    const refused = await ws.waitFor((f) => f.type === 'error');
+    expect(refused).toMatchObject({ code: 'forbidden', channel: 'user/alice/inbox' });
+    server.tw.publish('user/alice/inbox', 'for alice only');
+    ws.send({ type: 'subscribe', channel: 'user/bob/inbox' });
+    await ws.waitFor((f) => f.type === 'subscribed' && f.channel === 'user/bob/inbox');
+    expect(ws.frames.filter((f) => f.type === 'event')).toEqual([]);
+    expect(server.tw.stats().subscriptions).toBe(1);
+  });
+
+  it('should close a socket that floods auth frames with 4429, after a handful of authenticate calls', async () => {
+    let calls = 0;
+    const server = await startServer({
+      authenticate: () => {
+        calls += 1;
+        return { principal: 'u' };
+      },
+    });
+    const ws = await openAuthedWs(`${server.wsBase}/ws`, 't');
+    for (let i = 0; i < 2000; i++) ws.send({ type: 'auth', token: 't' });
+    expect((await ws.closed).code).toBe(CloseCode.TooManyRequests);
+    // The first auth, the burst of five, and none of the other 1,995.
+    expect(calls).toBeLessThanOrEqual(6);
+  });
 });
