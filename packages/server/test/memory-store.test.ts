@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createMemoryStore } from '../src/index.js';
+import { createMemoryStore, type Timers } from '../src/index.js';
 
 const add = (store: ReturnType<typeof createMemoryStore>, channel: string, n: number) =>
   store.append({ channel, event: 'message', dataJson: String(n) });
@@ -102,3 +102,196 @@ describe('createMemoryStore', () => {
     expect(reads).toBe(2);
   });
 });
+
+/** A pending timeout of {@link createFakeTimers}. */
+interface FakeTimeout {
+  readonly callback: () => void;
+  readonly ms: number;
+  unrefed: boolean;
+  unref(): void;
+}
+
+/** Timers that only run when told to, with Node's `unref` on their handles. */
+function createFakeTimers() {
+  const pending = new Set<FakeTimeout>();
+  const timers: Timers = {
+    setTimeout(callback, ms) {
+      const timeout: FakeTimeout = {
+        callback,
+        ms,
+        unrefed: false,
+        unref() {
+          timeout.unrefed = true;
+        },
+      };
+      pending.add(timeout);
+      return timeout;
+    },
+    clearTimeout: (handle) => pending.delete(handle as FakeTimeout),
+    setInterval: () => {
+      throw new Error('the memory store uses no interval');
+    },
+    clearInterval: () => {},
+  };
+  /** Runs every pending timeout once. */
+  const fire = (): void => {
+    const due = [...pending];
+    pending.clear();
+    for (const timeout of due) timeout.callback();
+  };
+  return { timers, pending, fire };
+}
+
+const ids = (store: ReturnType<typeof createMemoryStore>, channel: string) =>
+  store.read(channel, 'ep-0').entries.map((entry) => entry.id);
+
+describe('createMemoryStore bounds across channels', () => {
+  it('should keep at most maxTotalEvents, dropping the oldest event whatever its channel', () => {
+    const store = createMemoryStore({ epoch: 'ep', maxTotalEvents: 3 });
+    for (const [n, channel] of ['a', 'b', 'c', 'a', 'd'].entries()) add(store, channel, n);
+    expect(ids(store, 'a')).toEqual(['ep-4']);
+    expect(ids(store, 'b')).toEqual([]);
+    expect(ids(store, 'c')).toEqual(['ep-3']);
+    expect(ids(store, 'd')).toEqual(['ep-5']);
+    expect([...store.channels()].sort()).toEqual(['a', 'c', 'd']);
+  });
+
+  it('should count events that a channel trimmed by itself out of the total', () => {
+    const store = createMemoryStore({ epoch: 'ep', maxEvents: 1, maxTotalEvents: 2 });
+    add(store, 'a', 1);
+    add(store, 'a', 2); // a channel of one: ep-1 goes at once
+    add(store, 'b', 3);
+    expect(ids(store, 'a')).toEqual(['ep-2']);
+    add(store, 'c', 4); // the oldest kept event is ep-2, not the long gone ep-1
+    expect(ids(store, 'a')).toEqual([]);
+    expect(ids(store, 'b')).toEqual(['ep-3']);
+    expect(ids(store, 'c')).toEqual(['ep-4']);
+  });
+
+  it('should find the oldest event after a busy channel trimmed thousands by itself', () => {
+    const store = createMemoryStore({ epoch: 'ep', maxEvents: 1, maxTotalEvents: 3 });
+    add(store, 'quiet', 0);
+    for (let n = 1; n <= 5000; n++) add(store, 'busy', n);
+    add(store, 'x', 1);
+    expect(ids(store, 'quiet')).toEqual(['ep-1']);
+    add(store, 'y', 2);
+    expect(ids(store, 'quiet')).toEqual([]);
+    expect([...store.channels()].sort()).toEqual(['busy', 'x', 'y']);
+    expect(ids(store, 'busy')).toEqual(['ep-5001']);
+  });
+
+  it('should keep at most maxTotalBytes of frames, dropping the oldest whatever its channel', () => {
+    const frameBytes = Buffer.byteLength(
+      createMemoryStore({ epoch: 'ep' }).append(event('a')).frame,
+    );
+    const store = createMemoryStore({ epoch: 'ep', maxTotalBytes: 3 * frameBytes });
+    for (const channel of ['a', 'b', 'c']) store.append(event(channel));
+    expect([...store.channels()].sort()).toEqual(['a', 'b', 'c']);
+    store.append(event('d'));
+    expect([...store.channels()].sort()).toEqual(['b', 'c', 'd']);
+    store.append(event('b'));
+    expect(ids(store, 'b')).toEqual(['ep-5']);
+    expect([...store.channels()].sort()).toEqual(['b', 'c', 'd']);
+  });
+
+  it('should count bytes as the UTF-8 length of each frame, exactly', () => {
+    const dataJson = JSON.stringify('é'.repeat(200)); // 2 bytes in UTF-8 for each é
+    const append = (store: ReturnType<typeof createMemoryStore>, channel: string) =>
+      store.append({ channel, event: 'ü', dataJson });
+    const { frame } = append(createMemoryStore({ epoch: 'ep' }), 'ça');
+    const frameBytes = Buffer.byteLength(frame);
+    expect(3 * frame.length).toBeLessThan(2 * frameBytes);
+    const fits = createMemoryStore({ epoch: 'ep', maxTotalBytes: 2 * frameBytes });
+    const short = createMemoryStore({ epoch: 'ep', maxTotalBytes: 2 * frameBytes - 1 });
+    for (const channel of ['ça', 'çb', 'çc']) {
+      append(fits, channel);
+      append(short, channel);
+    }
+    expect([...fits.channels()].sort()).toEqual(['çb', 'çc']);
+    expect([...short.channels()]).toEqual(['çc']);
+  });
+
+  it('should answer a resume from an evicted position with a trimmed gap, and replay exactly after a kept one', () => {
+    const store = createMemoryStore({ epoch: 'ep', maxTotalEvents: 2 });
+    add(store, 'a', 1);
+    add(store, 'b', 2);
+    add(store, 'a', 3);
+    add(store, 'b', 4); // ep-1 (a) and ep-2 (b) are evicted
+    expect(store.read('a', 'ep-0')).toMatchObject({ gap: 'trimmed', entries: [{ id: 'ep-3' }] });
+    // The newest evicted event of a channel is a complete position: nothing after it was lost.
+    expect(store.read('a', 'ep-1')).toMatchObject({ gap: undefined, entries: [{ id: 'ep-3' }] });
+    expect(store.read('b', 'ep-1')).toMatchObject({ gap: 'trimmed', entries: [{ id: 'ep-4' }] });
+    expect(store.read('b', 'ep-2')).toMatchObject({ gap: undefined, entries: [{ id: 'ep-4' }] });
+    expect(store.read('b', 'ep-4')).toEqual({ gap: undefined, entries: [] });
+  });
+
+  it('should report a trimmed gap for a channel whose whole history was evicted', () => {
+    const store = createMemoryStore({ epoch: 'ep', maxTotalEvents: 2 });
+    const gone = add(store, 'a', 1);
+    add(store, 'b', 2);
+    add(store, 'b', 3);
+    expect(store.info('a')).toEqual({ size: 0, lastId: undefined });
+    expect(store.read('a', 'ep-0')).toEqual({ gap: 'trimmed', entries: [] });
+    expect(store.read('a', gone.id)).toEqual({ gap: undefined, entries: [] });
+    const next = add(store, 'a', 4);
+    expect(store.read('a', 'ep-0')).toMatchObject({ gap: 'trimmed', entries: [{ id: next.id }] });
+  });
+});
+
+describe('createMemoryStore age sweep', () => {
+  it('should drop expired events on a timer, on channels nobody reads', () => {
+    let now = 1_000;
+    const { timers, pending, fire } = createFakeTimers();
+    const store = createMemoryStore({ epoch: 'ep', maxAgeMs: 5_000, now: () => now, timers });
+    add(store, 'a', 1);
+    now = 3_000;
+    add(store, 'b', 2);
+    // One timer for the oldest event's expiry, that does not keep the process alive.
+    expect([...pending].map(({ ms, unrefed }) => ({ ms, unrefed }))).toEqual([
+      { ms: 5_000, unrefed: true },
+    ]);
+    now = 6_001;
+    fire();
+    expect([...pending].map(({ ms }) => ms)).toEqual([8_000 - 6_001]);
+    // With the clock turned back, reading cannot trim anything by itself: what is gone was
+    // dropped by the timer.
+    now = 3_000;
+    expect(store.read('a', 'ep-0')).toEqual({ gap: 'trimmed', entries: [] });
+    expect(ids(store, 'b')).toEqual(['ep-2']);
+    now = 8_001;
+    fire();
+    now = 3_000;
+    expect([...store.channels()]).toEqual([]);
+    expect(pending.size).toBe(0);
+  });
+
+  it('should sweep at most once a second however close together events expire', () => {
+    let now = 0;
+    const { timers, pending, fire } = createFakeTimers();
+    const store = createMemoryStore({ epoch: 'ep', maxAgeMs: 60_000, now: () => now, timers });
+    for (let n = 0; n < 100; n++) {
+      now = n * 10;
+      add(store, `c${n}`, n);
+    }
+    now = 60_001;
+    fire();
+    expect([...pending].map(({ ms }) => ms)).toEqual([1_000]);
+  });
+
+  it('should stop its timer on close and still answer', () => {
+    const { timers, pending } = createFakeTimers();
+    const store = createMemoryStore({ epoch: 'ep', timers });
+    add(store, 'a', 1);
+    expect(pending.size).toBe(1);
+    store.close?.();
+    expect(pending.size).toBe(0);
+    add(store, 'a', 2);
+    expect(pending.size).toBe(0);
+    expect(ids(store, 'a')).toEqual(['ep-1', 'ep-2']);
+  });
+});
+
+/** An event of the same frame length on any one-letter channel. */
+function event(channel: string) {
+  return { channel, event: 'message', dataJson: JSON.stringify('x'.repeat(100)) };
+}

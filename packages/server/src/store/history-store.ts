@@ -56,4 +56,10 @@ export interface HistoryStore {
   info(channel: string): ChannelHistoryInfo;
   /** Channels that currently have history. */
   channels(): Iterable<string>;
+  /**
+   * Stops the store's own timers, if it has any; the store still answers afterwards.
+   * A server calls it from `close()` for the store it created itself; a store passed in
+   * as `options.store` is the caller's to close.
+   */
+  close?(): void;
 }

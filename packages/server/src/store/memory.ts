@@ -1,76 +1,225 @@
 import { randomInt } from 'node:crypto';
+import { systemTimers, type TimerHandle, type Timers } from '../timers.js';
 import type { ChannelHistoryInfo, HistoryEntry, HistoryStore, Replay } from './history-store.js';
 
 /** Options of {@link createMemoryStore}. */
 export interface MemoryStoreOptions {
   /** Newest events kept per channel. @default 1000 */
   maxEvents?: number;
-  /** Events older than this many milliseconds are dropped. @default 600000 */
+  /**
+   * Events older than this many milliseconds are dropped: when their channel is read or
+   * written, and otherwise by a timer, at most about a second after they expire.
+   * @default 600000
+   */
   maxAgeMs?: number;
+  /**
+   * Events kept across all channels. Beyond it the oldest event of the whole store is
+   * dropped, whatever its channel.
+   * @default 100000
+   */
+  maxTotalEvents?: number;
+  /**
+   * Bytes kept across all channels, counted as the UTF-8 length of each event's frame.
+   * Beyond it the oldest events of the whole store are dropped, whatever their channel.
+   * @default 67108864 (64 MiB)
+   */
+  maxTotalBytes?: number;
   /** The history epoch, a short string from `[a-z0-9]`. @default random base36 */
   epoch?: string;
   /** Clock in milliseconds since the epoch. @default () => Date.now() */
   now?: () => number;
+  /** Timer functions for the age sweep; its timer never keeps the process alive. @default the global timers */
+  timers?: Timers;
 }
 
 interface ChannelLog {
+  readonly channel: string;
   entries: HistoryEntry[];
+  /** UTF-8 length of each entry's frame, index for index with `entries`. */
+  sizes: number[];
   /** Index of the oldest kept entry in `entries` (entries before it are dropped lazily). */
   head: number;
   /** Seq of the newest event trimmed from this channel (0 when none). */
   trimmedSeq: number;
+  /** False once the log went empty and left the store. */
+  open: boolean;
 }
 
 const ID_PATTERN = /^([0-9a-z]+)-(0|[1-9][0-9]{0,15})$/;
 
+/** The age sweep runs at most this often (or every `maxAgeMs`, when that is shorter). */
+const SWEEP_INTERVAL_MS = 1000;
+
+/** Node's largest timer delay. */
+const MAX_DELAY = 2_147_483_647;
+
+/** What stands in a log's dead prefix for an entry that was dropped. */
+const DROPPED: HistoryEntry = Object.freeze({
+  seq: 0,
+  id: '',
+  channel: '',
+  event: '',
+  frame: '',
+  time: 0,
+});
+
 /**
- * The embedded history store: a bounded log per channel, by count and by age,
- * under one epoch and one counter for all channels. Pass the same store to a new
- * server to keep history across a restart of the server object.
+ * The embedded history store: a bounded log per channel, by count and by age, under
+ * a bound on the events and bytes of all channels together, with one epoch and one
+ * counter for all channels. Pass the same store to a new server to keep history
+ * across a restart of the server object.
  * @example
- * const store = createMemoryStore({ maxEvents: 100, maxAgeMs: 60_000 });
+ * const store = createMemoryStore({ maxEvents: 100, maxAgeMs: 60_000, maxTotalBytes: 16 << 20 });
  * const tw = createTidewireServer({ store });
  */
 export function createMemoryStore(options: MemoryStoreOptions = {}): HistoryStore {
   const {
     maxEvents = 1000,
     maxAgeMs = 600_000,
+    maxTotalEvents = 100_000,
+    maxTotalBytes = 64 * 1024 * 1024,
     epoch = newEpoch(),
     now = () => Date.now(),
+    timers = systemTimers,
   } = options;
   if (!/^[0-9a-z]+$/.test(epoch)) throw new TypeError('epoch must match [0-9a-z]+');
   const logs = new Map<string, ChannelLog>();
   let seq = 0;
   /** Highest `trimmedSeq` of a channel whose log was dropped once empty; new logs start there. */
   let droppedFloor = 0;
+  let totalEvents = 0;
+  let totalBytes = 0;
 
-  /** Drops what is too old at `time` or beyond `maxEvents`; false when the log went empty (and away). */
-  const trim = (channel: string, log: ChannelLog, time: number): boolean => {
-    const oldest = time - maxAgeMs;
-    const { entries } = log;
-    let head = log.head;
-    const minHead = entries.length - maxEvents;
-    while (head < entries.length && (head < minHead || entries[head]!.time < oldest)) head += 1;
-    if (head === log.head) return true;
+  // Every kept event in seq order across channels, as a (log, seq) reference, so that the
+  // oldest event of the store is found without looking at every channel. The oldest live
+  // reference is always the oldest entry of its log. A channel that trims itself leaves
+  // stale references behind: they are skipped at the front, and swept out when they
+  // outnumber the live ones, so every operation stays O(1) amortized.
+  let queueLogs: ChannelLog[] = [];
+  let queueSeqs: number[] = [];
+  let queueHead = 0;
+
+  let sweepTimer: TimerHandle | undefined;
+  let closed = false;
+
+  /** Drops the `count` oldest entries of `log`; false when the log went empty (and away). */
+  const dropOldest = (log: ChannelLog, count: number): boolean => {
+    const { entries, sizes } = log;
+    const head = log.head + count;
+    for (let index = log.head; index < head; index += 1) totalBytes -= sizes[index]!;
+    totalEvents -= count;
     log.trimmedSeq = entries[head - 1]!.seq;
     if (head === entries.length) {
-      logs.delete(channel);
+      log.open = false;
+      log.entries = [];
+      log.sizes = [];
+      log.head = 0;
+      logs.delete(log.channel);
       droppedFloor = Math.max(droppedFloor, log.trimmedSeq);
       return false;
     }
     // Compact once the dead prefix is as long as the live part, so appends stay O(1) amortized.
     if (head * 2 >= entries.length) {
       log.entries = entries.slice(head);
+      log.sizes = sizes.slice(head);
       log.head = 0;
     } else {
+      // Until the next compaction the dead prefix must not hold on to the frames.
+      entries.fill(DROPPED, log.head, head);
       log.head = head;
     }
     return true;
   };
 
+  /** Drops what is too old at `time` or beyond `maxEvents`; false when the log went empty (and away). */
+  const trim = (log: ChannelLog, time: number): boolean => {
+    const oldest = time - maxAgeMs;
+    const { entries, head } = log;
+    const minHead = entries.length - maxEvents;
+    let end = head;
+    while (end < entries.length && (end < minHead || entries[end]!.time < oldest)) end += 1;
+    return end === head || dropOldest(log, end - head);
+  };
+
   const logOf = (channel: string): ChannelLog | undefined => {
     const log = logs.get(channel);
-    return log !== undefined && trim(channel, log, now()) ? log : undefined;
+    return log !== undefined && trim(log, now()) ? log : undefined;
+  };
+
+  const isLive = (log: ChannelLog, entrySeq: number): boolean =>
+    log.open && entrySeq > log.trimmedSeq;
+
+  /** Removes the front reference of the queue. */
+  const shift = (): void => {
+    queueHead += 1;
+    if (queueHead * 2 >= queueLogs.length) {
+      queueLogs = queueLogs.slice(queueHead);
+      queueSeqs = queueSeqs.slice(queueHead);
+      queueHead = 0;
+    }
+  };
+
+  /** The log that holds the oldest event of the store, or undefined when the store is empty. */
+  const oldestLog = (): ChannelLog | undefined => {
+    while (queueHead < queueLogs.length) {
+      const log = queueLogs[queueHead]!;
+      if (isLive(log, queueSeqs[queueHead]!)) return log;
+      shift();
+    }
+    return undefined;
+  };
+
+  /** Drops the oldest events of the store while it holds too many events or bytes. */
+  const evictOverflow = (): void => {
+    while (totalEvents > maxTotalEvents || totalBytes > maxTotalBytes) {
+      const log = oldestLog();
+      if (log === undefined) return;
+      shift();
+      dropOldest(log, 1);
+    }
+  };
+
+  /** Rebuilds the queue without its stale references once they outnumber the live ones. */
+  const compactQueue = (): void => {
+    if (queueLogs.length - queueHead <= 2 * totalEvents + 1024) return;
+    const liveLogs: ChannelLog[] = [];
+    const liveSeqs: number[] = [];
+    for (let index = queueHead; index < queueLogs.length; index += 1) {
+      const log = queueLogs[index]!;
+      const entrySeq = queueSeqs[index]!;
+      if (isLive(log, entrySeq)) {
+        liveLogs.push(log);
+        liveSeqs.push(entrySeq);
+      }
+    }
+    queueLogs = liveLogs;
+    queueSeqs = liveSeqs;
+    queueHead = 0;
+  };
+
+  /** Arms the age sweep for when the oldest event expires, unless it is armed already. */
+  const armSweep = (time: number): void => {
+    if (closed || sweepTimer !== undefined || !Number.isFinite(maxAgeMs)) return;
+    const log = oldestLog();
+    if (log === undefined) return;
+    const expiresIn = log.entries[log.head]!.time + maxAgeMs - time;
+    const delay = Math.max(expiresIn, Math.min(SWEEP_INTERVAL_MS, maxAgeMs));
+    sweepTimer = timers.setTimeout(sweep, Math.min(delay, MAX_DELAY));
+    (sweepTimer as { unref?: () => void } | undefined)?.unref?.();
+  };
+
+  /** Drops expired events across all channels, oldest first, then arms the next sweep. */
+  const sweep = (): void => {
+    sweepTimer = undefined;
+    if (closed) return;
+    const time = now();
+    const oldest = time - maxAgeMs;
+    for (let log = oldestLog(); log !== undefined; log = oldestLog()) {
+      if (log.entries[log.head]!.time >= oldest) break;
+      shift();
+      dropOldest(log, 1);
+    }
+    armSweep(time);
   };
 
   // Channel names and event types repeat: quote each once (bounded, so that names
@@ -93,18 +242,38 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): HistoryStor
       seq += 1;
       const id = `${epoch}-${seq}`;
       const frame = `{"type":"event","channel":${quote(channel)},"id":"${id}","event":${quote(event)},"data":${dataJson}}`;
-      // One clock reading per append, for the entry and for trimming.
+      // Counting the bytes also flattens the frame, which is built from pieces: kept as
+      // pieces, it would take a few hundred bytes more for as long as it is kept.
+      const bytes = Buffer.byteLength(frame);
+      // One clock reading per append, for the entry, for trimming and for the sweep.
       const time = now();
       const entry: HistoryEntry = { seq, id, channel, event, frame, time };
       let log = logs.get(channel);
-      if (log !== undefined && !trim(channel, log, time)) log = undefined;
+      if (log !== undefined && !trim(log, time)) log = undefined;
       if (log === undefined) {
-        log = { entries: [], head: 0, trimmedSeq: droppedFloor };
+        // Sized for one entry: many channels never get a second one.
+        log = {
+          channel,
+          entries: [entry],
+          sizes: [bytes],
+          head: 0,
+          trimmedSeq: droppedFloor,
+          open: true,
+        };
         logs.set(channel, log);
+      } else {
+        log.entries.push(entry);
+        log.sizes.push(bytes);
       }
-      log.entries.push(entry);
+      totalEvents += 1;
+      totalBytes += bytes;
+      queueLogs.push(log);
+      queueSeqs.push(seq);
       // Only the count can be exceeded now: everything older was trimmed just above.
-      if (log.entries.length - log.head > maxEvents) trim(channel, log, time);
+      if (log.entries.length - log.head > maxEvents) trim(log, time);
+      evictOverflow();
+      compactQueue();
+      armSweep(time);
       return entry;
     },
     read(channel, since): Replay {
@@ -126,6 +295,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): HistoryStor
     },
     channels() {
       return [...logs.keys()].filter((channel) => logOf(channel) !== undefined);
+    },
+    close() {
+      closed = true;
+      if (sweepTimer !== undefined) timers.clearTimeout(sweepTimer);
+      sweepTimer = undefined;
     },
   };
 }
