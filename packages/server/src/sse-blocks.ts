@@ -2,9 +2,9 @@ import { MAX_MESSAGE_BYTES } from './limits.js';
 
 /** A server frame on its way to an event stream. */
 export interface SseFrame {
-  /** `data: <json>\n`. */
+  /** `data: <json>\n`; empty for a {@link ssePosition}. */
   readonly sseData: Buffer;
-  /** `id: <event id>\n`, for an `event` frame only. */
+  /** `id: <position>\n`: an `event` frame's id, or a position the stream has reached. */
   readonly sseId?: Buffer | undefined;
   /** The frame alone as a complete block, when one is shared by many streams. */
   readonly sseBlock?: Buffer | undefined;
@@ -14,10 +14,24 @@ export interface SseFrame {
 export type SsePiece = SseFrame | Buffer;
 
 const BLANK_LINE = Buffer.from('\n');
+const NO_DATA = Buffer.alloc(0);
 
-/** A frame that is not an event, as a piece of the stream. */
-export function sseFrame(json: string): SseFrame {
-  return { sseData: Buffer.from(`data: ${json}\n`) };
+/**
+ * A frame that is not an event, as a piece of the stream. With `id`, its block
+ * carries that id, unless a later piece of the same block carries another.
+ */
+export function sseFrame(json: string, id?: string): SseFrame {
+  const sseData = Buffer.from(`data: ${json}\n`);
+  return id === undefined ? { sseData } : { sseData, sseId: Buffer.from(`id: ${id}\n`) };
+}
+
+/**
+ * The position `id` that the stream has reached, without a frame: it becomes the
+ * `id:` line of the block it joins. It joins the open block whatever that block's
+ * size, and makes a block of its own (an `id:` line alone) only when none is open.
+ */
+export function ssePosition(id: string): SseFrame {
+  return { sseData: NO_DATA, sseId: Buffer.from(`id: ${id}\n`) };
 }
 
 /** What a queued piece counts toward a stream's send buffer. */
@@ -31,9 +45,10 @@ export function ssePieceBytes(piece: SsePiece): number {
  * one `data:` line each, while those lines (prefix and line break included)
  * stay within `maxBytes`, so that a client counting the block as it arrives
  * sees at most `maxBytes` plus the `id:` line
- * (a larger frame goes alone). A block with `event` frames ends with one `id:`
- * line, the last event's, so that the stream's last event id is still the
- * newest event delivered. Lines given as a buffer close the open block first.
+ * (a larger frame goes alone). A block whose pieces carry ids ends with one `id:`
+ * line, the last of them (an event's, or a position's), so that the stream's last
+ * event id is still the newest position delivered. A block without one has no
+ * `id:` line. Lines given as a buffer close the open block first.
  */
 export function encodeSseBlocks(
   pieces: readonly SsePiece[],
@@ -67,7 +82,7 @@ export function encodeSseBlocks(
       continue;
     }
     const line = piece.sseData.length;
-    if (joined >= 0 && joined + line > maxBytes) closeBlock();
+    if (joined >= 0 && line > 0 && joined + line > maxBytes) closeBlock();
     joined = joined < 0 ? line : joined + line;
     add(piece.sseData);
     if (piece.sseId !== undefined) id = piece.sseId;

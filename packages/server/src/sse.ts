@@ -6,7 +6,13 @@ import type { ServerContext } from './context.js';
 import { type HttpFailure, sendFailure } from './http-response.js';
 import { OutgoingEvent, type Subscriber } from './hub.js';
 import { isValidChannel } from './limits.js';
-import { encodeSseBlocks, type SsePiece, sseFrame, ssePieceBytes } from './sse-blocks.js';
+import {
+  encodeSseBlocks,
+  type SsePiece,
+  sseFrame,
+  ssePieceBytes,
+  ssePosition,
+} from './sse-blocks.js';
 import type { HistoryEntry } from './store/history-store.js';
 import { TickBatch } from './tick-batch.js';
 import { scheduleAt } from './timers.js';
@@ -26,6 +32,13 @@ const sseHeaders = {
   Connection: 'keep-alive',
 };
 
+/** The channels of a stream request, and the `Last-Event-ID` they fall back on. */
+interface RequestedStream {
+  channels: RequestedChannel[];
+  /** The non-empty `Last-Event-ID`: the position of every channel without one of its own. */
+  lastEventId: string | undefined;
+}
+
 /**
  * Parses `?channel=a&channel=b@<position>` plus `Last-Event-ID`.
  * Repeated channels keep their last position.
@@ -34,7 +47,7 @@ export function parseSseChannels(
   url: URL,
   lastEventId: string | undefined,
   maxChannels: number,
-): { ok: true; channels: RequestedChannel[] } | { ok: false; failure: HttpFailure } {
+): ({ ok: true } & RequestedStream) | { ok: false; failure: HttpFailure } {
   const params = url.searchParams.getAll('channel');
   if (params.length === 0) {
     return { ok: false, failure: badRequest('bad_request', 'at least one channel is required') };
@@ -60,7 +73,7 @@ export function parseSseChannels(
   }
   const fallback = lastEventId === '' ? undefined : lastEventId;
   const channels = [...byName].map(([channel, since]) => ({ channel, since: since ?? fallback }));
-  return { ok: true, channels };
+  return { ok: true, channels, lastEventId: fallback };
 }
 
 /** Serves `GET {path}/sse`. Origin and method were checked by the router. */
@@ -97,7 +110,8 @@ export async function handleSse<P>(
   }
   const allowed = parsed.channels.filter((_, i) => verdicts[i]);
   const refused = parsed.channels.filter((_, i) => !verdicts[i]);
-  openStream(ctx, res, headers, allowed, refused, auth.expiresAt);
+  const stream = { channels: allowed, lastEventId: parsed.lastEventId };
+  openStream(ctx, res, headers, stream, refused, auth.expiresAt);
 }
 
 /** Writes the head of the stream and joins the channels, all in one synchronous step. */
@@ -105,11 +119,12 @@ function openStream<P>(
   ctx: ServerContext<P>,
   res: ServerResponse,
   headers: Record<string, string>,
-  allowed: RequestedChannel[],
+  stream: RequestedStream,
   refused: RequestedChannel[],
   expiresAt: number | undefined,
 ): void {
   const { options, hub } = ctx;
+  const allowed = stream.channels;
   const { timers, now } = options;
   const limit = options.limits.sendBufferBytes;
   let open = true;
@@ -132,7 +147,7 @@ function openStream<P>(
       end('abort');
     }
   };
-  const frame = (value: ServerFrame): SsePiece => sseFrame(JSON.stringify(value));
+  const frame = (value: ServerFrame, id?: string): SsePiece => sseFrame(JSON.stringify(value), id);
 
   const disposers: Array<() => void> = [];
   const cleanup = (): void => {
@@ -165,16 +180,22 @@ function openStream<P>(
   };
   disposers.push(ctx.connections.add({ transport: 'sse', end, expire, stall }));
 
-  const head: SsePiece[] = [Buffer.from(`retry: ${options.retryMs}\n\n`), PING];
-  head.push(
-    frame({
-      type: 'welcome',
-      epoch: hub.store.epoch,
-      heartbeat: options.heartbeatMs,
-      ...(expiresAt === undefined ? {} : { expiresIn: Math.max(0, expiresAt - now()) }),
-    }),
-  );
   const position = hub.store.position();
+  const head: SsePiece[] = [Buffer.from(`retry: ${options.retryMs}\n\n`), PING];
+  // The first block carries an id at once: where the channels that follow
+  // Last-Event-ID start (the head position when there is none). A plain
+  // EventSource cut before the first event then still resumes from there.
+  head.push(
+    frame(
+      {
+        type: 'welcome',
+        epoch: hub.store.epoch,
+        heartbeat: options.heartbeatMs,
+        ...(expiresAt === undefined ? {} : { expiresIn: Math.max(0, expiresAt - now()) }),
+      },
+      startPosition(stream.lastEventId, position),
+    ),
+  );
   for (const { channel } of allowed) head.push(frame({ type: 'subscribed', channel, position }));
   for (const { channel } of refused) {
     const error: ErrorFrame = {
@@ -200,6 +221,9 @@ function openStream<P>(
   for (const { channel } of allowed) disposers.push(hub.join(channel, subscriber));
 
   const pieces = [...head, ...replay.map((e) => new OutgoingEvent(e))];
+  // After the replay every channel of the stream has all it asked for up to the
+  // head position, so the opening ends there (a gap is then not reported again).
+  if (replay.at(-1)?.id !== position) pieces.push(ssePosition(position));
   budget = limit + pieces.reduce((sum, piece) => sum + ssePieceBytes(piece), 0);
   res.once('drain', () => {
     budget = limit;
@@ -212,6 +236,15 @@ function openStream<P>(
   if (expiresAt !== undefined) {
     disposers.push(scheduleAt(timers, now, expiresAt, expire));
   }
+}
+
+/**
+ * The id of the stream's first block: the request's `Last-Event-ID` when it can go
+ * back on an `id:` line as it came (printable ASCII, as every position is), else
+ * the head position.
+ */
+function startPosition(lastEventId: string | undefined, position: string): string {
+  return lastEventId !== undefined && /^[\x20-\x7e]+$/.test(lastEventId) ? lastEventId : position;
 }
 
 function badRequest(code: HttpFailure['code'], message: string): HttpFailure {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { OutgoingEvent } from '../src/hub.js';
 import { MAX_MESSAGE_BYTES } from '../src/limits.js';
-import { encodeSseBlocks, sseFrame } from '../src/sse-blocks.js';
+import { encodeSseBlocks, sseFrame, ssePosition } from '../src/sse-blocks.js';
 
 /** An `event` frame with id `ep-<n>` whose JSON holds `padding` extra bytes. */
 function eventOf(n: number, padding = 0): OutgoingEvent {
@@ -53,6 +53,37 @@ describe('encodeSseBlocks', () => {
   it('should leave the id line out of a block without events', () => {
     const text = encodeSseBlocks([sseFrame('{"type":"ping"}'), sseFrame('{"n":1}')]).toString();
     expect(text).toBe('data: {"type":"ping"}\ndata: {"n":1}\n\n');
+  });
+
+  it('should give a block the id of a frame that carries one until a later piece carries another', () => {
+    const welcome = sseFrame('{"type":"welcome"}', 'ep-4');
+    expect(encodeSseBlocks([welcome, sseFrame('{"n":1}')]).toString()).toBe(
+      'data: {"type":"welcome"}\ndata: {"n":1}\nid: ep-4\n\n',
+    );
+    expect(blocksOf(encodeSseBlocks([welcome, eventOf(5)]).toString())[0]?.id).toBe('ep-5');
+  });
+
+  it('should put a position on the open block as its id', () => {
+    const text = encodeSseBlocks([
+      sseFrame('{"type":"welcome"}', 'ep-1'),
+      eventOf(2),
+      ssePosition('ep-9'),
+    ]).toString();
+    expect(text).toBe(`data: {"type":"welcome"}\n${eventOf(2).sseData}id: ep-9\n\n`);
+  });
+
+  it('should add a position to a block at the cap without opening another', () => {
+    const large = eventOf(1, MAX_MESSAGE_BYTES);
+    const blocks = blocksOf(encodeSseBlocks([large, ssePosition('ep-9')]).toString());
+    expect(blocks).toEqual([{ id: 'ep-9', data: [large.entry.frame] }]);
+  });
+
+  it('should write a position with no block open as an id line alone', () => {
+    const ping = Buffer.from(': ping\n\n');
+    expect(encodeSseBlocks([ssePosition('ep-9')]).toString()).toBe('id: ep-9\n\n');
+    expect(encodeSseBlocks([eventOf(1), ping, ssePosition('ep-9')]).toString()).toBe(
+      `${eventOf(1).sseData}id: ep-1\n\n: ping\n\nid: ep-9\n\n`,
+    );
   });
 
   it('should write a single event as its shared block', () => {

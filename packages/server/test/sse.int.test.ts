@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { AuthError } from '../src/index.js';
-import { startServer } from './utils/server.js';
-import { errorBody, openSse } from './utils/sse-client.js';
+import { startServer, type TestServer } from './utils/server.js';
+import { errorBody, openSse, type SseClient } from './utils/sse-client.js';
 
 describe('SSE endpoint', () => {
   it('should answer with the protocol headers, retry first and a ping right away', async () => {
@@ -116,6 +116,99 @@ describe('SSE endpoint', () => {
     const missing = await fetch(`${server.base}/nope`);
     expect(missing.status).toBe(404);
     expect(await errorBody(missing)).toMatchObject({ code: 'not_found' });
+  });
+});
+
+/** The ids of the `event` frames received so far, in order. */
+const eventIds = (sse: SseClient): string[] =>
+  sse.frames().flatMap((f) => (f.type === 'event' ? [f.id] : []));
+
+/**
+ * Reopens `url` as a plain EventSource reconnects (the same URL, with
+ * `Last-Event-ID` when the stream had an id), then publishes a last event on
+ * `channel` and waits for it, so that anything sent twice would have arrived by then.
+ */
+async function reconnect(
+  server: TestServer,
+  url: string,
+  lastEventId: string | undefined,
+  channel: string,
+): Promise<SseClient> {
+  const headers: Record<string, string> =
+    lastEventId === undefined ? {} : { 'last-event-id': lastEventId };
+  const sse = await openSse(url, { headers });
+  await sse.waitFor((f) => f.type === 'subscribed' && f.channel === channel);
+  const { id } = server.tw.publish(channel, 'last');
+  await sse.waitFor((f) => f.type === 'event' && f.id === id);
+  return sse;
+}
+
+describe('SSE stream ids', () => {
+  it('should give a stream its start position as an id before any event, so that a cut loses nothing', async () => {
+    const server = await startServer();
+    const before = server.tw.publish('elsewhere', 'x');
+    const url = `${server.base}/sse?channel=a`;
+    const first = await openSse(url);
+    await first.waitFor((f) => f.type === 'subscribed');
+    const start = first.lastEventId();
+    first.close();
+    await first.ended;
+
+    const published = Array.from({ length: 10 }, (_, n) => server.tw.publish('a', n).id);
+    const second = await reconnect(server, url, start, 'a');
+    expect(eventIds(second).slice(0, -1)).toEqual(published);
+    expect(start).toBe(before.id);
+    expect(first.blocks[0]?.id).toBe(before.id);
+  });
+
+  it('should resume every channel of a stream cut before its first event from its id', async () => {
+    const server = await startServer();
+    const url = `${server.base}/sse?channel=a&channel=b`;
+    const first = await openSse(url);
+    await first.waitFor((f) => f.type === 'subscribed' && f.channel === 'b');
+    const start = first.lastEventId();
+    first.close();
+    await first.ended;
+
+    const published = Array.from(
+      { length: 10 },
+      (_, n) => server.tw.publish(n % 2 ? 'b' : 'a', n).id,
+    );
+    const second = await reconnect(server, url, start, 'b');
+    expect(eventIds(second).slice(0, -1)).toEqual(published);
+  });
+
+  it('should resume a channel that started live next to one with its own position', async () => {
+    const server = await startServer();
+    const a1 = server.tw.publish('a', 'a1');
+    const url = `${server.base}/sse?channel=a@${a1.id}&channel=b`;
+    const first = await openSse(url);
+    await first.waitFor((f) => f.type === 'subscribed' && f.channel === 'b');
+    const start = first.lastEventId();
+    first.close();
+    await first.ended;
+
+    const published = Array.from({ length: 10 }, (_, n) => server.tw.publish('b', n).id);
+    const second = await reconnect(server, url, start, 'b');
+    expect(eventIds(second).slice(0, -1)).toEqual(published);
+  });
+
+  it('should end the opening at the head position, so that a reconnect does not report a gap again', async () => {
+    const server = await startServer();
+    server.tw.publish('elsewhere', 'x');
+    const head = server.tw.publish('elsewhere', 'y');
+    const url = `${server.base}/sse?channel=a`;
+    const first = await openSse(url, { headers: { 'last-event-id': 'not-a-position' } });
+    await first.waitFor((f) => f.type === 'gap');
+    // Without an id of the stream's own, an EventSource keeps the one it sent.
+    const start = first.lastEventId() ?? 'not-a-position';
+    first.close();
+    await first.ended;
+
+    const second = await reconnect(server, url, start, 'a');
+    expect(second.frames().filter((f) => f.type === 'gap')).toEqual([]);
+    expect(eventIds(second)).toHaveLength(1);
+    expect(start).toBe(head.id);
   });
 });
 

@@ -4,7 +4,7 @@ import { waitUntil } from './wait.js';
 
 /** One frame of an event stream. */
 export interface SseMessage {
-  /** The `id:` line of the frame's block, if it had one (the last event's of the block). */
+  /** The `id:` line of the frame's block, if it had one: the last event's of the block, or the position an opening ends on. */
   id: string | undefined;
   /** Index of the frame's block in `blocks`. */
   block: number;
