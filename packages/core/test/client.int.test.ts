@@ -116,6 +116,9 @@ describe.each<Transport>(['sse', 'websocket'])('client over %s', (transport) => 
     });
     const client = connect(server.url, {
       getToken: () => `t${++issued}:${Date.now() + 400}`,
+      // Tokens that live 400 ms: a connection that outlived half of one is a stable one, so each
+      // expiry is a fresh start rather than one more refusal in a row (three end in auth_rejected).
+      stableAfter: 200,
     });
     const sub = client.subscribe('feed', { transport });
     const got: string[] = [];

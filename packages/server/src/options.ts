@@ -6,15 +6,41 @@ import type { HistoryStore } from './store/history-store.js';
 import { createMemoryStore } from './store/memory.js';
 import { systemTimers, type Timers } from './timers.js';
 
-/** Token-bucket settings for publishes. */
+/**
+ * Token-bucket settings for publishes. `POST {path}/publish` has one bucket per publisher
+ * (see `keyOf`), shared by all of its requests and connections, so that opening a connection
+ * per request does not raise the rate; a WebSocket has its own bucket.
+ */
 export interface PublishRate {
   /** Tokens added per second. @default 100 */
   perSecond?: number;
   /** Bucket size: the largest burst allowed. @default 200 */
   burst?: number;
+  /**
+   * Names the publisher an HTTP publish is counted against; publishes with the same key share
+   * a bucket. A throw is logged and the default key is used.
+   *
+   * The default: a string or number principal stands for itself; any other principal
+   * (`undefined` for anonymous publishers, objects too) is counted per client address, and
+   * IPv6 addresses per /64 network. Behind a reverse proxy every client has the proxy's
+   * address, so return the forwarded address there, and return a user id for object principals.
+   * @example
+   * // Behind a proxy that sets X-Real-IP, with principals of type { userId: string }:
+   * keyOf: ({ principal, req }) =>
+   *   (principal as { userId: string } | undefined)?.userId ?? String(req.headers['x-real-ip'])
+   * @default principal, else the client address
+   */
+  keyOf?: (publisher: {
+    /** What `authenticate` returned; `undefined` for an anonymous publisher. */
+    principal: unknown;
+    /** The TCP peer's IP address (behind a proxy, the proxy's). */
+    address: string | undefined;
+    /** The publish request. */
+    req: IncomingMessage;
+  }) => string;
 }
 
-/** Per-connection limits. Every field is optional. */
+/** Per-connection and per-request limits. Every field is optional. */
 export interface LimitOptions {
   /** Channels one connection may subscribe to at once. @default 100 */
   maxChannelsPerConnection?: number;
@@ -26,16 +52,44 @@ export interface LimitOptions {
   maxDataBytes?: number;
   /** Bytes queued for one connection before it is dropped as a slow consumer. @default 1048576 */
   sendBufferBytes?: number;
-  /** Publishes per connection. @default { perSecond: 100, burst: 200 } */
+  /**
+   * Publishes per publisher over HTTP (across its connections) and per WebSocket.
+   * @default { perSecond: 100, burst: 200 }
+   */
   publishRate?: PublishRate;
+  /**
+   * Milliseconds a `POST {path}/publish` body may take to arrive, counted from when the server
+   * starts reading it. A slower body is answered `408` and its connection closed.
+   * @default 10000 (10 s)
+   */
+  bodyTimeoutMs?: number;
+  /**
+   * Deepest nesting of objects and arrays in a `POST {path}/publish` body, the envelope object
+   * included (so `data` may nest one level less). A deeper body is refused with `400` `bad_json`
+   * before it is parsed.
+   * @default 128
+   */
+  maxJsonDepth?: number;
 }
 
-/** How much history the default memory store keeps per channel. */
+/** How much history the default memory store keeps, per channel and in all. */
 export interface HistoryOptions {
   /** Newest events kept per channel. @default 1000 */
   maxEvents?: number;
-  /** Events older than this many milliseconds are dropped. @default 600000 */
+  /**
+   * Events older than this many milliseconds are dropped, by a timer as well as when
+   * their channel is used.
+   * @default 600000
+   */
   maxAgeMs?: number;
+  /** Events kept across all channels; beyond it the oldest are dropped, whatever their channel. @default 100000 */
+  maxTotalEvents?: number;
+  /**
+   * Bytes kept across all channels, counted as the UTF-8 length of each event's frame;
+   * beyond it the oldest events are dropped, whatever their channel.
+   * @default 67108864 (64 MiB)
+   */
+  maxTotalBytes?: number;
 }
 
 /** What `onPublish` receives after an event was accepted. */
@@ -111,7 +165,13 @@ export interface ResolvedOptions<P> {
     maxBodyBytes: number;
     maxDataBytes: number;
     sendBufferBytes: number;
-    publishRate: { perSecond: number; burst: number };
+    publishRate: {
+      perSecond: number;
+      burst: number;
+      keyOf: NonNullable<PublishRate['keyOf']> | undefined;
+    };
+    bodyTimeoutMs: number;
+    maxJsonDepth: number;
   };
   store: HistoryStore;
   onPublish: ((ctx: PublishContext<P>) => void) | undefined;
@@ -150,7 +210,10 @@ export function resolveOptions<P>(options: TidewireServerOptions<P>): ResolvedOp
     createMemoryStore({
       maxEvents: history.maxEvents ?? 1000,
       maxAgeMs: history.maxAgeMs ?? 600_000,
+      maxTotalEvents: history.maxTotalEvents ?? 100_000,
+      maxTotalBytes: history.maxTotalBytes ?? 64 * 1024 * 1024,
       now,
+      timers,
     });
   return {
     path: normalizePath(path),
@@ -171,7 +234,10 @@ export function resolveOptions<P>(options: TidewireServerOptions<P>): ResolvedOp
       publishRate: {
         perSecond: limits.publishRate?.perSecond ?? 100,
         burst: limits.publishRate?.burst ?? 200,
+        keyOf: limits.publishRate?.keyOf,
       },
+      bodyTimeoutMs: limits.bodyTimeoutMs ?? 10_000,
+      maxJsonDepth: limits.maxJsonDepth ?? 128,
     },
     store,
     onPublish,

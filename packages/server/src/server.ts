@@ -4,13 +4,20 @@ import { DEFAULT_EVENT_TYPE } from '@tidewire/core/protocol';
 import { WebSocketServer } from 'ws';
 import { createConnectionRegistry } from './connections.js';
 import type { ServerContext } from './context.js';
-import { checkOrigin, corsHeaders, preflightHeaders } from './cors.js';
+import {
+  checkOrigin,
+  corsHeaders,
+  createRefusedOriginLog,
+  type OriginVerdict,
+  preflightHeaders,
+  refuseOrigin,
+} from './cors.js';
 import { type HttpFailure, rejectUpgrade, sendFailure } from './http-response.js';
 import { createHub } from './hub.js';
 import { exceedsBytes, isValidChannel, isValidEventType, serializeData } from './limits.js';
 import { resolveOptions, type TidewireServerOptions } from './options.js';
 import { PublishError } from './publish-error.js';
-import { type BucketsBySocket, handlePublish } from './publish-http.js';
+import { handlePublish } from './publish-http.js';
 import { handleSse } from './sse.js';
 import { serveWebSocket } from './websocket.js';
 
@@ -106,7 +113,7 @@ export function createTidewireServer<P = unknown>(
   const { logger, limits } = resolved;
   const hub = createHub(resolved.store, logger);
   const connections = createConnectionRegistry();
-  const buckets: BucketsBySocket = new WeakMap();
+  const logRefusedOrigin = createRefusedOriginLog(logger);
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: limits.maxFrameBytes,
@@ -144,20 +151,37 @@ export function createTidewireServer<P = unknown>(
     return 'unknown';
   };
 
+  /**
+   * Judges a request's `Origin` (see `CorsOptions`). A refused origin is logged once; a request
+   * let in by `'*'`, which allows no credentials, loses its cookies before `authenticate` runs.
+   */
+  const admitOrigin = (req: IncomingMessage): OriginVerdict => {
+    const verdict = checkOrigin(req, resolved.cors);
+    if (verdict.kind === 'refused') logRefusedOrigin(verdict.origin);
+    else if (verdict.kind === 'any') Reflect.deleteProperty(req.headers, 'cookie');
+    return verdict;
+  };
+
   const route = (req: IncomingMessage, res: ServerResponse): boolean => {
     const endpoint = endpointOf(req);
     if (endpoint === undefined) return false;
-    const verdict = checkOrigin(req, resolved.cors);
-    if (verdict.kind === 'refused') {
-      sendFailure(res, { status: 403, code: 'origin_not_allowed', message: 'origin not allowed' });
-      return true;
-    }
+    const verdict = admitOrigin(req);
     const headers = corsHeaders(verdict);
     const fail = (failure: HttpFailure): void => sendFailure(res, failure, headers);
     if (req.method === 'OPTIONS') {
-      const extra = verdict.kind === 'allowed' ? preflightHeaders : {};
-      res.writeHead(204, { ...headers, ...extra, Allow: 'GET, POST, OPTIONS' });
+      // A refused origin's preflight is answered as well, so that the page's request goes out
+      // and can read its 403 instead of failing as a network error.
+      const crossOrigin = verdict.kind !== 'none' && verdict.kind !== 'same-origin';
+      res.writeHead(204, {
+        ...headers,
+        ...(crossOrigin ? preflightHeaders : {}),
+        Allow: 'GET, POST, OPTIONS',
+      });
       res.end();
+      return true;
+    }
+    if (verdict.kind === 'refused') {
+      refuseOrigin(res, verdict);
       return true;
     }
     if (isClosing) {
@@ -181,7 +205,7 @@ export function createTidewireServer<P = unknown>(
       const work =
         endpoint === 'sse'
           ? handleSse(ctx, req, res, url, headers)
-          : handlePublish(ctx, req, res, headers, buckets);
+          : handlePublish(ctx, req, res, headers);
       work.catch((error: unknown) => {
         logger.error('request failed', { endpoint, error: String(error) });
         if (!res.headersSent) res.writeHead(500).end();
@@ -196,7 +220,7 @@ export function createTidewireServer<P = unknown>(
     if (endpoint === undefined) return false;
     if (endpoint !== 'ws') {
       rejectUpgrade(socket, { status: 404, code: 'not_found', message: 'no such endpoint' });
-    } else if (checkOrigin(req, resolved.cors).kind === 'refused') {
+    } else if (admitOrigin(req).kind === 'refused') {
       rejectUpgrade(socket, {
         status: 403,
         code: 'origin_not_allowed',
@@ -301,6 +325,8 @@ export function createTidewireServer<P = unknown>(
     close() {
       isClosing = true;
       closing ??= (async () => {
+        // The store passed in may outlive this server (a restart keeps it); the default one does not.
+        if (options.store === undefined) resolved.store.close?.();
         for (const connection of connections.all()) connection.end('graceful');
         await connections.drained();
         await new Promise<void>((resolve) => wss.close(() => resolve()));

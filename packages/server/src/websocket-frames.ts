@@ -1,4 +1,5 @@
 import type { ClientFrame } from '@tidewire/core/protocol';
+import { exceedsJsonDepth } from './json-depth.js';
 
 /** A client frame checked for shape, or the error to answer it with. */
 export type ParsedClientFrame =
@@ -16,10 +17,16 @@ const isOptionalString = (value: unknown): value is string | undefined =>
 
 /**
  * Parses a WebSocket text frame (`undefined` for a binary one) into a client frame.
- * Unknown fields are ignored; known fields must have the right types.
+ * Unknown fields are ignored; known fields must have the right types. A frame nested deeper
+ * than `maxDepth` levels is `bad_json`: its data could not be serialized again.
  */
-export function parseClientFrame(text: string | undefined): ParsedClientFrame {
+export function parseClientFrame(
+  text: string | undefined,
+  maxDepth = Number.POSITIVE_INFINITY,
+): ParsedClientFrame {
   if (text === undefined) return fail('bad_frame', 'binary frames are not supported');
+  if (exceedsJsonDepth(text, maxDepth))
+    return fail('bad_json', `the frame nests deeper than ${maxDepth} levels`);
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -16,6 +16,7 @@ import {
   exceedsBytes,
   isValidChannel,
   isValidEventType,
+  publisherBucket,
   serializeData,
 } from './limits.js';
 import { TickBatch } from './tick-batch.js';
@@ -65,7 +66,10 @@ export function serveWebSocket<P>(
   const { timers, now, logger, limits } = options;
   let state: WsState<P> = { status: 'awaiting_auth' };
   const subscriptions = new Map<string, () => void>();
-  const bucket = createTokenBucket({ ...limits.publishRate, now });
+  // Shared with the publisher's other connections and HTTP publishes (see PublishRate.keyOf).
+  const bucket = publisherBucket(options, req, () =>
+    state.status === 'authenticated' ? state.principal : undefined,
+  );
   const authBucket = createTokenBucket({ ...AUTH_RATE, now });
   /** The token the pending `refresh` was scheduled for: one refresh per credential. */
   let refreshedToken: string | undefined;
@@ -196,7 +200,7 @@ export function serveWebSocket<P>(
   /** Handles one frame; frames are handled one at a time, in order. */
   async function handle(text: string | undefined): Promise<void> {
     if (state.status === 'closed') return;
-    const parsed = parseClientFrame(text);
+    const parsed = parseClientFrame(text, limits.maxJsonDepth);
     if (state.status === 'awaiting_auth') {
       if (!parsed.ok || parsed.frame.type !== 'auth') {
         closeWith(CloseCode.BadRequest, 'the first frame must be auth');
@@ -346,7 +350,8 @@ export function serveWebSocket<P>(
     const allowed = await runAuthorize(options.authorize, principal, channel, 'publish', logger);
     if (isClosed()) return;
     if (!allowed) return sendError('forbidden', 'not allowed to publish', { ref });
-    const dataJson = serializeData(data) as string;
+    const dataJson = serializeData(data);
+    if (dataJson === undefined) return sendError('bad_json', 'data has no JSON form', { ref });
     if (exceedsBytes(dataJson, limits.maxDataBytes)) {
       return sendError('too_large', 'data is too large', { ref });
     }

@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { exceedsJsonDepth } from '../src/json-depth.js';
 import {
+  addressNetwork,
+  createBucketRegistry,
   createTokenBucket,
   exceedsBytes,
   isValidChannel,
   isValidEventType,
+  publisherKey,
   serializeData,
 } from '../src/limits.js';
 
@@ -62,5 +66,84 @@ describe('limits', () => {
     expect(isValidChannel('bad name')).toBe(false);
     expect(isValidEventType('x'.repeat(65))).toBe(false);
     expect(isValidChannel('c1')).toBe(true);
+  });
+
+  it('should share one bucket per key in a registry', () => {
+    let now = 0;
+    const registry = createBucketRegistry({ perSecond: 10, burst: 2, now: () => now });
+    expect([registry.get('a').take(), registry.get('a').take(), registry.get('a').take()]).toEqual([
+      true,
+      true,
+      false,
+    ]);
+    expect(registry.get('b').take()).toBe(true);
+    now += 100;
+    expect([registry.get('a').take(), registry.get('a').take()]).toEqual([true, false]);
+  });
+
+  it('should drop buckets once they are full again, keeping memory bounded', () => {
+    let now = 0;
+    // Full again 200 ms after its last use.
+    const registry = createBucketRegistry({ perSecond: 10, burst: 2, now: () => now });
+    for (let i = 0; i < 1000; i++) registry.get(`one-off-${i}`).take();
+    expect(registry.size).toBe(1000);
+    now += 199;
+    registry.get('busy').take();
+    expect(registry.size).toBe(1001);
+    now += 1;
+    registry.get('busy').take();
+    expect(registry.size).toBe(1);
+    // A dropped bucket comes back full, as it would have been.
+    expect([registry.get('one-off-1').take(), registry.get('one-off-1').take()]).toEqual([
+      true,
+      true,
+    ]);
+  });
+
+  it('should hold at most maxBuckets, dropping the least recently used', () => {
+    let now = 0;
+    const registry = createBucketRegistry({
+      perSecond: 0,
+      burst: 1,
+      now: () => now,
+      maxBuckets: 100,
+    });
+    for (let i = 0; i < 10_000; i++) {
+      now += 1;
+      expect(registry.get(`key-${i}`).take()).toBe(true);
+      expect(registry.size).toBeLessThanOrEqual(100);
+    }
+    expect(registry.get('key-9999').take()).toBe(false);
+  });
+
+  it.each([
+    ['alice', undefined, 'principal:alice'],
+    [42, '10.0.0.1', 'principal:42'],
+    [undefined, '10.0.0.1', 'address:10.0.0.1'],
+    [{ id: 'alice' }, '10.0.0.1', 'address:10.0.0.1'],
+    [undefined, '::ffff:10.0.0.1', 'address:10.0.0.1'],
+    [undefined, '2001:db8:1:2:3:4:5:6', 'address:2001:db8:1:2::/64'],
+    [undefined, '2001:db8:1:2:ffff::9', 'address:2001:db8:1:2::/64'],
+    [undefined, '2001:db8::1', 'address:2001:db8:0:0::/64'],
+    [undefined, '2001:0DB8:0001:0002::1', 'address:2001:db8:1:2::/64'],
+    [undefined, '::1', 'address:0:0:0:0::/64'],
+    [undefined, undefined, 'address:unknown'],
+  ])('should key the principal %j at %s as %s', (principal, address, key) => {
+    expect(publisherKey(principal, address)).toBe(key);
+  });
+
+  it('should give every address of an IPv6 /64 the same network', () => {
+    expect(addressNetwork('2001:db8:a:b::1')).toBe(addressNetwork('2001:db8:a:b:c:d:e:f'));
+    expect(addressNetwork('2001:db8:a:b::1')).not.toBe(addressNetwork('2001:db8:a:c::1'));
+  });
+
+  it('should measure JSON depth without recursion, ignoring brackets in strings', () => {
+    expect(exceedsJsonDepth('{"a":[1]}', 2)).toBe(false);
+    expect(exceedsJsonDepth('{"a":[[1]]}', 2)).toBe(true);
+    expect(exceedsJsonDepth('{"a":"[[[[\\"[[[["}', 1)).toBe(false);
+    expect(exceedsJsonDepth('[[],[],[],[]]', 2)).toBe(false);
+    const deep = `${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}`;
+    expect(exceedsJsonDepth(deep, 128)).toBe(true);
+    expect(exceedsJsonDepth(deep, 1_000_000)).toBe(false);
   });
 });

@@ -98,7 +98,7 @@ describe('HTTP publish', () => {
     expect(ok.status).toBe(200);
   });
 
-  it('should answer 429 with Retry-After past the publish rate of a connection', async () => {
+  it('should answer 429 with Retry-After past the publish rate of a publisher', async () => {
     const server = await startServer({ limits: { publishRate: { perSecond: 1, burst: 2 } } });
     // One keep-alive socket, so that every request is on the same connection.
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -106,7 +106,9 @@ describe('HTTP publish', () => {
     const answers: Array<{ status: number; retryAfter: string | undefined; body: unknown }> = [];
     for (let i = 0; i < 3; i++) {
       answers.push(
-        await postWith(agent, `${server.base}/publish`, JSON.stringify({ channel: 'a', data: i })),
+        await postWith(`${server.base}/publish`, JSON.stringify({ channel: 'a', data: i }), {
+          agent,
+        }),
       );
     }
     expect(answers.map((a) => a.status)).toEqual([200, 200, 429]);
@@ -115,6 +117,80 @@ describe('HTTP publish', () => {
       retryAfter: '1',
       body: expect.objectContaining({ code: 'rate_limited' }),
     });
+  });
+
+  it('should hold the documented rate of 100/s when every publish opens a new connection', async () => {
+    const server = await startServer();
+    let connections = 0;
+    server.http.on('connection', () => {
+      connections++;
+    });
+    const statuses: number[] = [];
+    const started = performance.now();
+    const body = JSON.stringify({ channel: 'a', data: 1 });
+    let sent = 0;
+    // 16 publishers in parallel, each request on a connection of its own, for a second and at
+    // least 600 requests (well past the 300 that the limit allows in a second).
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (performance.now() - started < 1000 || sent < 600) {
+          sent++;
+          const answer = await postWith(`${server.base}/publish`, body, { agent: false });
+          statuses.push(answer.status);
+        }
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const accepted = statuses.filter((status) => status === 200).length;
+    expect(connections).toBe(statuses.length);
+    // The burst of 200, then 100 a second.
+    expect(accepted).toBeGreaterThanOrEqual(200);
+    expect(accepted).toBeLessThanOrEqual(200 + Math.ceil(100 * seconds) + 1);
+    expect(new Set(statuses)).toEqual(new Set([200, 429]));
+  });
+
+  it('should count each principal, and each anonymous client address, on its own', async () => {
+    const server = await startServer<string | undefined>({
+      authenticate: (token) => ({ principal: token?.replace('sekrit-', '') }),
+      limits: { publishRate: { perSecond: 0.001, burst: 2 } },
+    });
+    const url = `${server.base}/publish`;
+    const body = JSON.stringify({ channel: 'a', data: 1 });
+    const statusesOf = async (options: PostOptions) => {
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) statuses.push((await postWith(url, body, options)).status);
+      return statuses;
+    };
+    const spent = [200, 200, 429];
+    expect(await statusesOf({ agent: false, token: 'sekrit-alice' })).toEqual(spent);
+    expect(await statusesOf({ agent: false, token: 'sekrit-bob' })).toEqual(spent);
+    expect(await statusesOf({ agent: false })).toEqual(spent);
+    // Another loopback address is another anonymous client.
+    expect(await statusesOf({ agent: false, localAddress: '127.0.0.2' })).toEqual(spent);
+  });
+
+  it('should refuse data nested 5,000 levels deep with bad_json and keep serving', async () => {
+    const server = await startServer();
+    const nested = `${'['.repeat(5000)}${']'.repeat(5000)}`;
+    const deep = await post(server, `{"channel":"a","data":${nested}}`);
+    expect(deep.status).toBe(400);
+    expect(await errorBody(deep)).toMatchObject({ code: 'bad_json' });
+    const objects = `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`;
+    const deepObjects = await post(server, `{"channel":"a","data":${objects}}`);
+    expect([deepObjects.status, (await errorBody(deepObjects)).code]).toEqual([400, 'bad_json']);
+    expect(server.tw.stats().channels).toEqual({});
+    const fine = await post(server, JSON.stringify({ channel: 'a', data: [[1]] }));
+    expect(fine.status).toBe(200);
+  });
+
+  it('should accept JSON up to maxJsonDepth levels, the envelope included', async () => {
+    const server = await startServer({ limits: { maxJsonDepth: 8 } });
+    // A string full of brackets does not count.
+    const bodyOf = (levels: number) =>
+      `{"channel":"a","event":"x","data":${'['.repeat(levels)}"[[[[{{{{"${']'.repeat(levels)}}`;
+    expect((await post(server, bodyOf(7))).status).toBe(200);
+    const deeper = await post(server, bodyOf(8));
+    expect([deeper.status, (await errorBody(deeper)).code]).toEqual([400, 'bad_json']);
   });
 
   it('should answer 503 shutting_down once the server is closing', async () => {
@@ -126,12 +202,21 @@ describe('HTTP publish', () => {
   });
 });
 
-function postWith(agent: Agent, url: string, body: string) {
+interface PostOptions {
+  /** `false`: a new connection for this request alone. */
+  agent: Agent | false;
+  token?: string;
+  localAddress?: string;
+}
+
+function postWith(url: string, body: string, { agent, token, localAddress }: PostOptions) {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (token !== undefined) headers.authorization = `Bearer ${token}`;
   return new Promise<{ status: number; retryAfter: string | undefined; body: unknown }>(
     (resolve, reject) => {
       const req = request(
         url,
-        { method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+        { method: 'POST', agent, headers, ...(localAddress === undefined ? {} : { localAddress }) },
         (res) => {
           let text = '';
           res.setEncoding('utf8');

@@ -244,7 +244,7 @@ describe('WebSocket publish', () => {
     },
   );
 
-  it('should rate-limit publishes per connection', async () => {
+  it('should rate-limit publishes per publisher, across its connections', async () => {
     const server = await startServer({ limits: { publishRate: { perSecond: 1, burst: 3 } } });
     const ws = await openAuthedWs(`${server.wsBase}/ws`);
     for (let i = 1; i <= 5; i++)
@@ -259,9 +259,23 @@ describe('WebSocket publish', () => {
       'rate_limited',
     ]);
     expect(answers[3]).toMatchObject({ ref: '4' });
+    // A new connection of the same (anonymous) publisher from the same address gets no new burst.
     const other = await openAuthedWs(`${server.wsBase}/ws`);
     other.send({ type: 'publish', ref: 'x', channel: 'a', data: 0 });
-    await other.waitFor((f) => f.type === 'ack');
+    expect(await other.waitFor((f) => f.type === 'error')).toMatchObject({
+      code: 'rate_limited',
+      ref: 'x',
+    });
+  });
+
+  it('should answer data nested 5,000 levels deep with bad_json and keep the socket', async () => {
+    const server = await startServer();
+    const ws = await openAuthedWs(`${server.wsBase}/ws`);
+    const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`;
+    ws.sendRaw(`{"type":"publish","ref":"deep","channel":"a","data":${deep}}`);
+    expect(await ws.waitFor((f) => f.type === 'error')).toMatchObject({ code: 'bad_json' });
+    ws.send({ type: 'publish', ref: 'ok', channel: 'a', data: 1 });
+    await ws.waitFor((f) => f.type === 'ack');
   });
 });
 
