@@ -20,6 +20,13 @@ export interface ConnectionRegistry {
   /** Registers a connection. Returns its disposer, called when it is gone. */
   add(connection: Connection): () => void;
   count(transport: Connection['transport']): number;
+  /** Open connections of both transports. */
+  size(): number;
+  /**
+   * Takes one of the `max` connection slots of a principal (see {@link principalKey}). Returns
+   * the slot's release, or undefined when all are taken.
+   */
+  claim(key: string, max: number): (() => void) | undefined;
   all(): Connection[];
   /** Resolves once no connection is left. */
   drained(): Promise<void>;
@@ -28,6 +35,8 @@ export interface ConnectionRegistry {
 /** Creates an empty registry. */
 export function createConnectionRegistry(): ConnectionRegistry {
   const connections = new Set<Connection>();
+  /** Slots taken per principal; a principal without connections has no entry. */
+  const slots = new Map<string, number>();
   let waiters: Array<() => void> = [];
   const notify = (): void => {
     if (connections.size > 0) return;
@@ -47,6 +56,20 @@ export function createConnectionRegistry(): ConnectionRegistry {
       for (const connection of connections) if (connection.transport === transport) n += 1;
       return n;
     },
+    size: () => connections.size,
+    claim(key, max) {
+      const taken = slots.get(key) ?? 0;
+      if (taken >= max) return undefined;
+      slots.set(key, taken + 1);
+      let held = true;
+      return () => {
+        if (!held) return;
+        held = false;
+        const left = (slots.get(key) ?? 1) - 1;
+        if (left > 0) slots.set(key, left);
+        else slots.delete(key);
+      };
+    },
     all() {
       return [...connections];
     },
@@ -55,4 +78,16 @@ export function createConnectionRegistry(): ConnectionRegistry {
       return new Promise((resolve) => waiters.push(resolve));
     },
   };
+}
+
+/**
+ * The key a principal's connections are counted under: a string or number principal stands for
+ * itself. Anonymous and object principals (which have no identity that lasts across requests)
+ * are not counted per principal: behind a proxy every anonymous client would share one address.
+ * `maxConnections` bounds them with everyone else.
+ */
+export function principalKey(principal: unknown): string | undefined {
+  return typeof principal === 'string' || typeof principal === 'number'
+    ? `principal:${principal}`
+    : undefined;
 }

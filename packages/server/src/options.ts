@@ -44,6 +44,17 @@ export interface PublishRate {
 export interface LimitOptions {
   /** Channels one connection may subscribe to at once. @default 100 */
   maxChannelsPerConnection?: number;
+  /**
+   * Open connections (SSE streams and WebSockets) in all; beyond it a new stream or upgrade is
+   * refused with `503` `unavailable` and `Retry-After`. @default 10000
+   */
+  maxConnections?: number;
+  /**
+   * Open connections of one string or number principal (a user with many tabs has a few each);
+   * beyond it a new stream gets `429` `rate_limited` and a WebSocket is closed with 4429 after
+   * its `auth`. Anonymous and object principals count only toward `maxConnections`. @default 100
+   */
+  maxConnectionsPerPrincipal?: number;
   /** Largest incoming WebSocket frame in bytes; bigger frames close the socket with 1009. @default maxDataBytes + 4096 */
   maxFrameBytes?: number;
   /** Largest `POST {path}/publish` body in bytes (413 `too_large`). @default maxDataBytes + 4096 */
@@ -161,6 +172,8 @@ export interface ResolvedOptions<P> {
   tokenRefreshLeadMs: number;
   limits: {
     maxChannelsPerConnection: number;
+    maxConnections: number;
+    maxConnectionsPerPrincipal: number;
     maxFrameBytes: number;
     maxBodyBytes: number;
     maxDataBytes: number;
@@ -226,6 +239,8 @@ export function resolveOptions<P>(options: TidewireServerOptions<P>): ResolvedOp
     tokenRefreshLeadMs,
     limits: {
       maxChannelsPerConnection: limits.maxChannelsPerConnection ?? 100,
+      maxConnections: limits.maxConnections ?? 10_000,
+      maxConnectionsPerPrincipal: limits.maxConnectionsPerPrincipal ?? 100,
       // A frame or body carries its data plus the envelope (channel, event type, ref).
       maxFrameBytes: limits.maxFrameBytes ?? (limits.maxDataBytes ?? 65_536) + 4096,
       maxBodyBytes: limits.maxBodyBytes ?? (limits.maxDataBytes ?? 65_536) + 4096,

@@ -114,6 +114,13 @@ export function createTidewireServer<P = unknown>(
   const hub = createHub(resolved.store, logger);
   const connections = createConnectionRegistry();
   const logRefusedOrigin = createRefusedOriginLog(logger);
+  /** The answer to a stream or upgrade beyond `maxConnections`. */
+  const tooManyConnections: HttpFailure = {
+    status: 503,
+    code: 'unavailable',
+    message: `at most ${limits.maxConnections} connections`,
+    headers: { 'Retry-After': '5' },
+  };
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: limits.maxFrameBytes,
@@ -188,6 +195,10 @@ export function createTidewireServer<P = unknown>(
       fail({ status: 503, code: 'shutting_down', message: 'the server is closing' });
       return true;
     }
+    if (endpoint === 'sse' && connections.size() >= limits.maxConnections) {
+      fail(tooManyConnections);
+      return true;
+    }
     const expected = endpoint === 'publish' ? 'POST' : 'GET';
     if (endpoint === 'unknown') {
       fail({ status: 404, code: 'not_found', message: 'no such endpoint' });
@@ -226,6 +237,8 @@ export function createTidewireServer<P = unknown>(
         code: 'origin_not_allowed',
         message: 'origin not allowed',
       });
+    } else if (connections.size() >= limits.maxConnections) {
+      rejectUpgrade(socket, tooManyConnections);
     } else if (isClosing || !webSocketEnabled) {
       rejectUpgrade(socket, {
         status: 503,

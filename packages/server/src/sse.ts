@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ErrorFrame, ServerFrame } from '@tidewire/core/protocol';
 import { authenticateRequest, runAuthorize } from './auth.js';
-import type { EndMode } from './connections.js';
+import { type EndMode, principalKey } from './connections.js';
 import type { ServerContext } from './context.js';
 import { type HttpFailure, sendFailure } from './http-response.js';
 import { OutgoingEvent, type Subscriber } from './hub.js';
@@ -108,6 +108,24 @@ export async function handleSse<P>(
       headers,
     );
   }
+  const key = principalKey(auth.principal);
+  const release =
+    key === undefined
+      ? () => {}
+      : ctx.connections.claim(key, options.limits.maxConnectionsPerPrincipal);
+  if (release === undefined) {
+    return sendFailure(
+      res,
+      {
+        status: 429,
+        code: 'rate_limited',
+        message: `at most ${options.limits.maxConnectionsPerPrincipal} connections per principal`,
+        headers: { 'Retry-After': '5' },
+      },
+      headers,
+    );
+  }
+  res.once('close', release);
   const allowed = parsed.channels.filter((_, i) => verdicts[i]);
   const refused = parsed.channels.filter((_, i) => !verdicts[i]);
   const stream = { channels: allowed, lastEventId: parsed.lastEventId };

@@ -8,7 +8,7 @@ import {
 } from '@tidewire/core/protocol';
 import { type RawData, WebSocket } from 'ws';
 import { runAuthenticate, runAuthorize } from './auth.js';
-import type { EndMode } from './connections.js';
+import { type EndMode, principalKey } from './connections.js';
 import type { ServerContext } from './context.js';
 import { OutgoingEvent, type Subscriber } from './hub.js';
 import {
@@ -71,6 +71,9 @@ export function serveWebSocket<P>(
     state.status === 'authenticated' ? state.principal : undefined,
   );
   const authBucket = createTokenBucket({ ...AUTH_RATE, now });
+  /** The principal whose connection slot this socket holds (see `maxConnectionsPerPrincipal`). */
+  let slotKey: string | undefined;
+  let releaseSlot = (): void => {};
   /** The token the pending `refresh` was scheduled for: one refresh per credential. */
   let refreshedToken: string | undefined;
   let queue: Promise<void> = Promise.resolve();
@@ -175,6 +178,7 @@ export function serveWebSocket<P>(
     timers.clearTimeout(authTimer);
     timers.clearInterval(heartbeat);
     if (closeTimer !== undefined) timers.clearTimeout(closeTimer);
+    releaseSlot();
     unregister();
   });
   ws.on('message', (data: RawData, isBinary: boolean) => {
@@ -233,6 +237,21 @@ export function serveWebSocket<P>(
       const code = auth.code === 'forbidden' ? CloseCode.Forbidden : CloseCode.Unauthorized;
       closeWith(code, auth.code);
       return;
+    }
+    const key = principalKey(auth.principal);
+    if (key !== slotKey) {
+      releaseSlot();
+      slotKey = key;
+      const release =
+        key === undefined
+          ? () => {}
+          : ctx.connections.claim(key, limits.maxConnectionsPerPrincipal);
+      if (release === undefined) {
+        releaseSlot = () => {};
+        closeWith(CloseCode.TooManyRequests, 'too many connections');
+        return;
+      }
+      releaseSlot = release;
     }
     timers.clearTimeout(authTimer);
     const renewed = state.status === 'authenticated';
