@@ -61,8 +61,19 @@ export interface LimitOptions {
   maxBodyBytes?: number;
   /** Largest serialized `data` of one event in bytes, on every publish path. @default 65536 */
   maxDataBytes?: number;
-  /** Bytes queued for one connection before it is dropped as a slow consumer. @default 1048576 */
+  /**
+   * Bytes queued for one connection before it is dropped as a slow consumer. A replay is sent
+   * a page at a time as the connection drains, so that it never takes more than this either.
+   * @default 1048576
+   */
   sendBufferBytes?: number;
+  /**
+   * Milliseconds a connection's send buffer may go without draining, counted by the clock
+   * from when bytes start to wait. Past it the connection is closed as a slow consumer
+   * (WebSocket `4409`; SSE drops the TCP connection), however little it holds.
+   * @default 30000 (30 s)
+   */
+  writeTimeoutMs?: number;
   /**
    * Publishes per publisher over HTTP (across its connections) and per WebSocket.
    * @default { perSecond: 100, burst: 200 }
@@ -178,6 +189,7 @@ export interface ResolvedOptions<P> {
     maxBodyBytes: number;
     maxDataBytes: number;
     sendBufferBytes: number;
+    writeTimeoutMs: number;
     publishRate: {
       perSecond: number;
       burst: number;
@@ -246,6 +258,7 @@ export function resolveOptions<P>(options: TidewireServerOptions<P>): ResolvedOp
       maxBodyBytes: limits.maxBodyBytes ?? (limits.maxDataBytes ?? 65_536) + 4096,
       maxDataBytes: limits.maxDataBytes ?? 65_536,
       sendBufferBytes: limits.sendBufferBytes ?? 1 << 20,
+      writeTimeoutMs: limits.writeTimeoutMs ?? 30_000,
       publishRate: {
         perSecond: limits.publishRate?.perSecond ?? 100,
         burst: limits.publishRate?.burst ?? 200,

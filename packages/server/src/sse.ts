@@ -6,6 +6,8 @@ import type { ServerContext } from './context.js';
 import { type HttpFailure, sendFailure } from './http-response.js';
 import { OutgoingEvent, type Subscriber } from './hub.js';
 import { isValidChannel } from './limits.js';
+import { createReplayCursor, replayPageLimit } from './replay-cursor.js';
+import { createReplayPacer } from './replay-pacer.js';
 import {
   encodeSseBlocks,
   type SsePiece,
@@ -13,7 +15,6 @@ import {
   ssePieceBytes,
   ssePosition,
 } from './sse-blocks.js';
-import type { HistoryEntry } from './store/history-store.js';
 import { TickBatch } from './tick-batch.js';
 import { scheduleAt } from './timers.js';
 
@@ -143,31 +144,51 @@ function openStream<P>(
 ): void {
   const { options, hub } = ctx;
   const allowed = stream.channels;
-  const { timers, now } = options;
-  const limit = options.limits.sendBufferBytes;
+  const { timers, now, limits, logger } = options;
+  const limit = limits.sendBufferBytes;
+  const page = replayPageLimit(limit);
   let open = true;
   let stalled = false;
-  // The replay may be larger than the send buffer; it is allowed on top of it until
-  // the first drain, so that a long resume is not mistaken for a slow consumer.
-  let budget = limit;
+  /**
+   * True until the replay reaches the head of the history. Live events are left to it until
+   * then: they are in history, and the replay sends them in their place in id order.
+   */
+  let replaying = true;
 
   // The frames of one tick share as few blocks as the size cap allows, and go out
   // as one write (one system call per stream and tick).
   const batch = new TickBatch<SsePiece>(encodeSseBlocks, (chunk) => {
-    if (!res.destroyed && !res.writableEnded) res.write(chunk);
+    if (!res.destroyed && !res.writableEnded) pacer.write(chunk);
   });
+  const pacer = createReplayPacer({
+    output: res,
+    pending: () => batch.bytes,
+    budgetBytes: limit,
+    pageBytes: page.maxBytes,
+    timers,
+    writeTimeoutMs: limits.writeTimeoutMs,
+    onWriteTimeout: () => {
+      logger.warn('slow SSE consumer dropped', { writeTimeoutMs: limits.writeTimeoutMs });
+      end('abort');
+    },
+  });
+  /** Queues a frame that the send buffer bounds: past it the stream is dropped. */
   const write = (piece: SsePiece): void => {
     if (!open || stalled) return;
     batch.push(piece, ssePieceBytes(piece));
     const buffered = res.writableLength + batch.bytes;
-    if (buffered > budget) {
-      options.logger.warn('slow SSE consumer dropped', { buffered });
+    if (buffered > limit) {
+      logger.warn('slow SSE consumer dropped', { buffered });
       end('abort');
     }
   };
+  /** Queues a page of the replay, which the pacer sends only when it fits. */
+  const writeReplay = (piece: SsePiece): void => {
+    if (open && !stalled) batch.push(piece, ssePieceBytes(piece));
+  };
   const frame = (value: ServerFrame, id?: string): SsePiece => sseFrame(JSON.stringify(value), id);
 
-  const disposers: Array<() => void> = [];
+  const disposers: Array<() => void> = [() => pacer.dispose()];
   const cleanup = (): void => {
     open = false;
     for (const dispose of disposers.splice(0)) dispose();
@@ -195,6 +216,7 @@ function openStream<P>(
   res.on('error', cleanup);
   const stall = (): void => {
     stalled = true;
+    pacer.dispose();
   };
   disposers.push(ctx.connections.add({ transport: 'sse', end, expire, stall }));
 
@@ -224,32 +246,44 @@ function openStream<P>(
     };
     head.push(frame(error));
   }
-  const replay: HistoryEntry[] = [];
-  for (const { channel, since } of allowed) {
-    if (since === undefined) continue;
-    const { gap, entries } = hub.store.read(channel, since);
-    if (gap !== undefined) head.push(frame({ type: 'gap', channel, reason: gap }));
-    replay.push(...entries);
-  }
-  // Several channels' replays become one stream in id order, so that the stream's
-  // last event id is a correct resume position for every channel.
-  replay.sort((a, b) => a.seq - b.seq);
+  for (const piece of head) write(piece);
 
-  const subscriber: Subscriber = { deliver: write };
+  // One cursor for all the channels, the ones without a position from the head: the
+  // stream is one sequence in id order, replay and live alike, so that its last event
+  // id is a correct resume position for every channel.
+  const cursor = createReplayCursor(
+    hub.store,
+    allowed.map(({ channel, since }) => ({ channel, since: since ?? position })),
+    page,
+  );
+  let lastId: string | undefined;
+  const replayStep = (): boolean => {
+    const { gaps, entries, done } = cursor.step();
+    for (const { channel, reason } of gaps) writeReplay(frame({ type: 'gap', channel, reason }));
+    for (const entry of entries) writeReplay(new OutgoingEvent(entry));
+    lastId = entries.at(-1)?.id ?? lastId;
+    if (done) {
+      // Every channel of the stream is complete up to the head now, so the opening ends
+      // there, and live delivery starts in this same step.
+      replaying = false;
+      const reached = hub.store.position();
+      if (lastId !== reached) writeReplay(ssePosition(reached));
+    }
+    return done;
+  };
+  const subscriber: Subscriber = {
+    deliver: (event) => {
+      if (!replaying) write(event);
+    },
+  };
   for (const { channel } of allowed) disposers.push(hub.join(channel, subscriber));
-
-  const pieces = [...head, ...replay.map((e) => new OutgoingEvent(e))];
-  // After the replay every channel of the stream has all it asked for up to the
-  // head position, so the opening ends there (a gap is then not reported again).
-  if (replay.at(-1)?.id !== position) pieces.push(ssePosition(position));
-  budget = limit + pieces.reduce((sum, piece) => sum + ssePieceBytes(piece), 0);
-  res.once('drain', () => {
-    budget = limit;
-  });
-  for (const piece of pieces) write(piece);
+  disposers.push(pacer.add(replayStep));
   batch.flush();
 
-  const heartbeat = timers.setInterval(() => write(PING), options.heartbeatMs);
+  const heartbeat = timers.setInterval(() => {
+    write(PING);
+    pacer.poke();
+  }, options.heartbeatMs);
   disposers.push(() => timers.clearInterval(heartbeat));
   if (expiresAt !== undefined) {
     disposers.push(scheduleAt(timers, now, expiresAt, expire));

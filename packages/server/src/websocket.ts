@@ -19,6 +19,8 @@ import {
   publisherBucket,
   serializeData,
 } from './limits.js';
+import { createReplayCursor, replayPageLimit } from './replay-cursor.js';
+import { createReplayPacer } from './replay-pacer.js';
 import { TickBatch } from './tick-batch.js';
 import { scheduleAt, type TimerHandle } from './timers.js';
 import { parseClientFrame, textFrame } from './websocket-frames.js';
@@ -80,33 +82,44 @@ export function serveWebSocket<P>(
   let pending = 0;
   let alive = true;
   let stalled = false;
-  /** Bytes of each channel's latest replay: the send buffer may exceed its limit by their sum. */
-  const replays = new Map<string, number>();
-  let replayAllowance = 0;
-  const allowReplay = (channel: string, bytes: number): void => {
-    if (bytes) replays.set(channel, bytes);
-    else replays.delete(channel);
-    replayAllowance = 0;
-    for (const n of replays.values()) replayAllowance += n;
-  };
   let disposeExpiry = (): void => {};
   let closeTimer: TimerHandle | undefined;
   // A function, so that the check after an await is not narrowed away by TypeScript.
   const isClosed = (): boolean => state.status === 'closed';
 
+  const page = replayPageLimit(limits.sendBufferBytes);
+
   // Written only while open: never after the close frame.
   const batch = new TickBatch<WsFrame>(encodeTextMessages, (chunk) => {
-    if (ws.readyState === WebSocket.OPEN) socket.write(chunk);
+    if (ws.readyState === WebSocket.OPEN) pacer.write(chunk);
   });
-  /** Queues a frame for the end of the tick's message. */
+  const pacer = createReplayPacer({
+    output: socket,
+    pending: () => batch.bytes,
+    budgetBytes: limits.sendBufferBytes,
+    pageBytes: page.maxBytes,
+    timers,
+    writeTimeoutMs: limits.writeTimeoutMs,
+    onWriteTimeout: () => {
+      logger.warn('slow WebSocket consumer dropped', { writeTimeoutMs: limits.writeTimeoutMs });
+      closeWith(CloseCode.SlowConsumer, 'slow consumer', false);
+    },
+  });
+  const canSend = (): boolean =>
+    !stalled && state.status !== 'closed' && ws.readyState === WebSocket.OPEN;
+  /** Queues a frame for the end of the tick's message; past the send buffer the socket is closed. */
   const send = (frame: WsFrame): void => {
-    if (stalled || state.status === 'closed' || ws.readyState !== WebSocket.OPEN) return;
+    if (!canSend()) return;
     batch.push(frame, wsFrameBytes(frame));
     const buffered = ws.bufferedAmount + batch.bytes;
-    if (buffered > limits.sendBufferBytes + replayAllowance) {
+    if (buffered > limits.sendBufferBytes) {
       logger.warn('slow WebSocket consumer dropped', { buffered });
       closeWith(CloseCode.SlowConsumer, 'slow consumer', false);
     }
+  };
+  /** Queues a frame of a replay page, which the pacer sends only when it fits. */
+  const sendReplay = (frame: WsFrame): void => {
+    if (canSend()) batch.push(frame, wsFrameBytes(frame));
   };
   const sendFrame = (frame: ServerFrame): void =>
     send({ json: Buffer.from(JSON.stringify(frame)) });
@@ -119,8 +132,7 @@ export function serveWebSocket<P>(
   const leaveAll = (): void => {
     for (const leave of subscriptions.values()) leave();
     subscriptions.clear();
-    replays.clear();
-    replayAllowance = 0;
+    pacer.dispose();
   };
   /**
    * Stops delivering at once; the socket itself goes when the handshake ends or the grace runs out.
@@ -147,6 +159,7 @@ export function serveWebSocket<P>(
     expire: () => closeWith(CloseCode.Unauthorized, 'token_expired'),
     stall: () => {
       stalled = true;
+      pacer.dispose();
     },
   });
   const authTimer = timers.setTimeout(() => {
@@ -161,10 +174,7 @@ export function serveWebSocket<P>(
     alive = false;
     ws.ping();
     if (state.status === 'authenticated') send(PING_FRAME);
-    if (ws.bufferedAmount <= limits.sendBufferBytes) {
-      replays.clear();
-      replayAllowance = 0;
-    }
+    pacer.poke();
   }, options.heartbeatMs);
 
   ws.on('pong', () => {
@@ -223,7 +233,6 @@ export function serveWebSocket<P>(
       case 'unsubscribe':
         subscriptions.get(frame.channel)?.();
         subscriptions.delete(frame.channel);
-        allowReplay(frame.channel, 0);
         return;
       case 'publish':
         return publish(frame.ref, frame.channel, frame.event ?? DEFAULT_EVENT_TYPE, frame.data);
@@ -283,7 +292,6 @@ export function serveWebSocket<P>(
       if (verdicts[i]) return;
       subscriptions.get(channel)?.();
       subscriptions.delete(channel);
-      allowReplay(channel, 0);
       sendError('forbidden', 'not allowed to subscribe', { channel });
     });
   }
@@ -338,20 +346,34 @@ export function serveWebSocket<P>(
     subscriptions.delete(channel);
     if (!allowed) return sendError('forbidden', 'not allowed to subscribe', { channel });
 
-    // From here to the end nothing awaits: the replay and joining the live fan-out are one step.
-    const replay = since === undefined ? undefined : hub.store.read(channel, since);
-    const subscriber: Subscriber = { deliver: send };
-    subscriptions.set(channel, hub.join(channel, subscriber));
-    sendFrame({ type: 'subscribed', channel, position: hub.store.position() });
-    if (replay === undefined) return;
-    if (replay.gap !== undefined) sendFrame({ type: 'gap', channel, reason: replay.gap });
-    const events = replay.entries.map((entry) => new OutgoingEvent(entry));
-    // A channel asked again replaces its allowance: re-subscribing cannot grow the buffer without bound.
-    allowReplay(
-      channel,
-      events.reduce((sum, event) => sum + wsFrameBytes(event), 0),
-    );
-    for (const event of events) send(event);
+    // From here to the end nothing awaits: joining the live fan-out and starting the replay
+    // are one step. Until the replay reaches the head of the history, live events are left to
+    // it (they are in history), and it goes live in the step that reads the last of them.
+    let replaying = since !== undefined;
+    const subscriber: Subscriber = {
+      deliver: (event) => {
+        if (!replaying) send(event);
+      },
+    };
+    const leave = hub.join(channel, subscriber);
+    const position = hub.store.position();
+    sendFrame({ type: 'subscribed', channel, position });
+    if (since === undefined) {
+      subscriptions.set(channel, leave);
+      return;
+    }
+    const cursor = createReplayCursor(hub.store, [{ channel, since }], page);
+    const stopReplay = pacer.add(() => {
+      const step = cursor.step();
+      for (const { reason } of step.gaps) sendFrame({ type: 'gap', channel, reason });
+      for (const entry of step.entries) sendReplay(new OutgoingEvent(entry));
+      if (step.done) replaying = false;
+      return step.done;
+    });
+    subscriptions.set(channel, () => {
+      stopReplay();
+      leave();
+    });
   }
 
   async function publish(

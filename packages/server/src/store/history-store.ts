@@ -29,6 +29,23 @@ export interface Replay {
   readonly entries: readonly HistoryEntry[];
 }
 
+/** How much one {@link HistoryStore.readPage} may return. */
+export interface PageLimit {
+  /** Most events in the page. */
+  readonly maxEvents: number;
+  /**
+   * Most bytes of frames in the page (UTF-8 length of each `frame`); a page holds at
+   * least one event when any is left, however large.
+   */
+  readonly maxBytes: number;
+}
+
+/** One page of a resume: a {@link Replay} bounded by a {@link PageLimit}. */
+export interface ReplayPage extends Replay {
+  /** True when the channel has events after the page's last one. */
+  readonly more: boolean;
+}
+
 /** What the store knows about one channel, for `stats()`. */
 export interface ChannelHistoryInfo {
   readonly size: number;
@@ -52,6 +69,12 @@ export interface HistoryStore {
   append(event: NewEvent): HistoryEntry;
   /** Events of `channel` after the position `since` (all kept events and a gap when it is gone). */
   read(channel: string, since: string): Replay;
+  /**
+   * The first page of `read(channel, since)`: the same gap, and the oldest of the same events
+   * within `limit`. A replay reads a page at a time, as its connection drains, so that a long
+   * resume is never held in memory at once. A store without it is paged over `read`.
+   */
+  readPage?(channel: string, since: string, limit: PageLimit): ReplayPage;
   /** Size and newest id of a channel's history. */
   info(channel: string): ChannelHistoryInfo;
   /** Channels that currently have history. */

@@ -1,6 +1,13 @@
 import { randomInt } from 'node:crypto';
+import type { GapReason } from '@tidewire/core/protocol';
 import { systemTimers, type TimerHandle, type Timers } from '../timers.js';
-import type { ChannelHistoryInfo, HistoryEntry, HistoryStore, Replay } from './history-store.js';
+import type {
+  ChannelHistoryInfo,
+  HistoryEntry,
+  HistoryStore,
+  Replay,
+  ReplayPage,
+} from './history-store.js';
 
 /** Options of {@link createMemoryStore}. */
 export interface MemoryStoreOptions {
@@ -222,6 +229,30 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): HistoryStor
     armSweep(time);
   };
 
+  /**
+   * Where a resume from `since` starts in `channel`'s log: at the first event after the
+   * position, or at the oldest kept event with the gap that makes the position unusable.
+   */
+  const locate = (
+    channel: string,
+    since: string,
+  ): { log: ChannelLog | undefined; gap: GapReason | undefined; start: number } => {
+    const log = logOf(channel);
+    const head = log?.head ?? 0;
+    const match = ID_PATTERN.exec(since);
+    if (match === null) return { log, gap: 'invalid', start: head };
+    const position = Number(match[2]);
+    if (match[1] !== epoch) return { log, gap: 'epoch', start: head };
+    if (position > seq) return { log, gap: 'invalid', start: head };
+    const trimmedSeq = log?.trimmedSeq ?? droppedFloor;
+    if (trimmedSeq > position) return { log, gap: 'trimmed', start: head };
+    return {
+      log,
+      gap: undefined,
+      start: log === undefined ? 0 : firstAfter(log.entries, head, position),
+    };
+  };
+
   // Channel names and event types repeat: quote each once (bounded, so that names
   // that never come back cannot grow it for ever).
   const quoted = new Map<string, string>();
@@ -277,16 +308,22 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): HistoryStor
       return entry;
     },
     read(channel, since): Replay {
-      const log = logOf(channel);
-      const kept = log === undefined ? [] : log.entries.slice(log.head);
-      const match = ID_PATTERN.exec(since);
-      if (match === null) return { gap: 'invalid', entries: kept };
-      const position = Number(match[2]);
-      if (match[1] !== epoch) return { gap: 'epoch', entries: kept };
-      if (position > seq) return { gap: 'invalid', entries: kept };
-      const trimmedSeq = log?.trimmedSeq ?? droppedFloor;
-      if (trimmedSeq > position) return { gap: 'trimmed', entries: kept };
-      return { gap: undefined, entries: kept.slice(firstAfter(kept, position)) };
+      const { log, gap, start } = locate(channel, since);
+      return { gap, entries: log === undefined ? [] : log.entries.slice(start) };
+    },
+    readPage(channel, since, { maxEvents, maxBytes }): ReplayPage {
+      const { log, gap, start } = locate(channel, since);
+      if (log === undefined) return { gap, entries: [], more: false };
+      const { entries, sizes } = log;
+      let end = start;
+      let bytes = 0;
+      while (end < entries.length && end - start < maxEvents) {
+        const size = sizes[end]!;
+        if (end > start && bytes + size > maxBytes) break;
+        bytes += size;
+        end += 1;
+      }
+      return { gap, entries: entries.slice(start, end), more: end < entries.length };
     },
     info(channel): ChannelHistoryInfo {
       const log = logOf(channel);
@@ -304,9 +341,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): HistoryStor
   };
 }
 
-/** Index of the first entry with a seq greater than `position` (entries are sorted by seq). */
-function firstAfter(entries: readonly HistoryEntry[], position: number): number {
-  let low = 0;
+/**
+ * Index of the first entry from `low` on with a seq greater than `position` (entries
+ * are sorted by seq).
+ */
+function firstAfter(entries: readonly HistoryEntry[], from: number, position: number): number {
+  let low = from;
   let high = entries.length;
   while (low < high) {
     const mid = (low + high) >>> 1;
