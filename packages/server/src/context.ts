@@ -1,5 +1,6 @@
 import type { ConnectionRegistry } from './connections.js';
 import type { Hub } from './hub.js';
+import type { LimitLog } from './logger.js';
 import type { ResolvedOptions } from './options.js';
 
 /** What the endpoint handlers share. */
@@ -7,6 +8,8 @@ export interface ServerContext<P> {
   readonly options: ResolvedOptions<P>;
   readonly hub: Hub;
   readonly connections: ConnectionRegistry;
+  /** Logs a limit a client hit, at most once a minute per limit and client. */
+  readonly logLimit: LimitLog;
   /** True once `close()` was called: new requests get 503 `shutting_down`. */
   isClosing(): boolean;
   /** Publishes an accepted event and tells `onPublish`. */

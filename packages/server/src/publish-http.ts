@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DEFAULT_EVENT_TYPE } from '@tidewire/core/protocol';
 import { authenticateRequest, runAuthorize } from './auth.js';
+import { principalKey } from './connections.js';
 import type { ServerContext } from './context.js';
 import { type HttpFailure, sendFailure, sendJson } from './http-response.js';
 import { exceedsJsonDepth } from './json-depth.js';
@@ -46,6 +47,10 @@ export async function handlePublish<P>(
 
   const bucket = publisherBucket(options, req, () => auth.principal);
   if (!bucket.take()) {
+    ctx.logLimit(
+      'publish rate limited',
+      principalKey(auth.principal) ?? req.socket.remoteAddress ?? 'unknown',
+    );
     const waitMs = bucket.waitMs();
     // No Retry-After when no token will ever come (`perSecond: 0`).
     const seconds = Number.isFinite(waitMs) ? Math.max(1, Math.ceil(waitMs / 1000)) : undefined;

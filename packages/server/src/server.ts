@@ -15,6 +15,7 @@ import {
 import { type HttpFailure, rejectUpgrade, sendFailure } from './http-response.js';
 import { createHub } from './hub.js';
 import { exceedsBytes, isValidChannel, isValidEventType, serializeData } from './limits.js';
+import { createLimitLog } from './logger.js';
 import { resolveOptions, type TidewireServerOptions } from './options.js';
 import { PublishError } from './publish-error.js';
 import { handlePublish } from './publish-http.js';
@@ -131,10 +132,12 @@ export function createTidewireServer<P = unknown>(
   let isClosing = false;
   let webSocketEnabled = true;
 
+  const logLimit = createLimitLog(logger, resolved.now);
   const ctx: ServerContext<P> = {
     options: resolved,
     hub,
     connections,
+    logLimit,
     isClosing: () => isClosing,
     publish({ channel, event, dataJson, data }, principal, source) {
       const { id } = hub.publish({ channel, event, dataJson });
@@ -196,6 +199,7 @@ export function createTidewireServer<P = unknown>(
       return true;
     }
     if (endpoint === 'sse' && connections.size() >= limits.maxConnections) {
+      logLimit('connection limit reached', 'server', { maxConnections: limits.maxConnections });
       fail(tooManyConnections);
       return true;
     }
@@ -238,6 +242,7 @@ export function createTidewireServer<P = unknown>(
         message: 'origin not allowed',
       });
     } else if (connections.size() >= limits.maxConnections) {
+      logLimit('connection limit reached', 'server', { maxConnections: limits.maxConnections });
       rejectUpgrade(socket, tooManyConnections);
     } else if (isClosing || !webSocketEnabled) {
       rejectUpgrade(socket, {

@@ -114,7 +114,12 @@ export async function handleSse<P>(
     key === undefined
       ? () => {}
       : ctx.connections.claim(key, options.limits.maxConnectionsPerPrincipal);
+  // Who the stream is for in the logs of the limits it hits: its principal, else its address.
+  const who = key ?? req.socket.remoteAddress ?? 'unknown';
   if (release === undefined) {
+    ctx.logLimit('connection limit per principal reached', who, {
+      maxConnectionsPerPrincipal: options.limits.maxConnectionsPerPrincipal,
+    });
     return sendFailure(
       res,
       {
@@ -130,7 +135,7 @@ export async function handleSse<P>(
   const allowed = parsed.channels.filter((_, i) => verdicts[i]);
   const refused = parsed.channels.filter((_, i) => !verdicts[i]);
   const stream = { channels: allowed, lastEventId: parsed.lastEventId };
-  openStream(ctx, res, headers, stream, refused, auth.expiresAt);
+  openStream(ctx, res, headers, stream, refused, auth.expiresAt, who);
 }
 
 /** Writes the head of the stream and joins the channels, all in one synchronous step. */
@@ -141,6 +146,7 @@ function openStream<P>(
   stream: RequestedStream,
   refused: RequestedChannel[],
   expiresAt: number | undefined,
+  who: string,
 ): void {
   const { options, hub } = ctx;
   const allowed = stream.channels;
@@ -168,7 +174,7 @@ function openStream<P>(
     timers,
     writeTimeoutMs: limits.writeTimeoutMs,
     onWriteTimeout: () => {
-      logger.warn('slow SSE consumer dropped', { writeTimeoutMs: limits.writeTimeoutMs });
+      ctx.logLimit('slow SSE consumer dropped', who, { writeTimeoutMs: limits.writeTimeoutMs });
       end('abort');
     },
   });
@@ -178,7 +184,7 @@ function openStream<P>(
     batch.push(piece, ssePieceBytes(piece));
     const buffered = res.writableLength + batch.bytes;
     if (buffered > limit) {
-      logger.warn('slow SSE consumer dropped', { buffered });
+      ctx.logLimit('slow SSE consumer dropped', who, { buffered });
       end('abort');
     }
   };

@@ -76,6 +76,8 @@ export function serveWebSocket<P>(
   /** The principal whose connection slot this socket holds (see `maxConnectionsPerPrincipal`). */
   let slotKey: string | undefined;
   let releaseSlot = (): void => {};
+  /** Who the socket is for in the logs of the limits it hits: its principal, else its address. */
+  const who = (): string => slotKey ?? req.socket.remoteAddress ?? 'unknown';
   /** The token the pending `refresh` was scheduled for: one refresh per credential. */
   let refreshedToken: string | undefined;
   let queue: Promise<void> = Promise.resolve();
@@ -101,7 +103,9 @@ export function serveWebSocket<P>(
     timers,
     writeTimeoutMs: limits.writeTimeoutMs,
     onWriteTimeout: () => {
-      logger.warn('slow WebSocket consumer dropped', { writeTimeoutMs: limits.writeTimeoutMs });
+      ctx.logLimit('slow WebSocket consumer dropped', who(), {
+        writeTimeoutMs: limits.writeTimeoutMs,
+      });
       closeWith(CloseCode.SlowConsumer, 'slow consumer', false);
     },
   });
@@ -113,7 +117,7 @@ export function serveWebSocket<P>(
     batch.push(frame, wsFrameBytes(frame));
     const buffered = ws.bufferedAmount + batch.bytes;
     if (buffered > limits.sendBufferBytes) {
-      logger.warn('slow WebSocket consumer dropped', { buffered });
+      ctx.logLimit('slow WebSocket consumer dropped', who(), { buffered });
       closeWith(CloseCode.SlowConsumer, 'slow consumer', false);
     }
   };
@@ -226,7 +230,10 @@ export function serveWebSocket<P>(
     const { frame } = parsed;
     switch (frame.type) {
       case 'auth':
-        if (!authBucket.take()) return closeWith(CloseCode.TooManyRequests, 'too many auth frames');
+        if (!authBucket.take()) {
+          ctx.logLimit('auth frame limit reached', who());
+          return closeWith(CloseCode.TooManyRequests, 'too many auth frames');
+        }
         return authenticate(frame.token);
       case 'subscribe':
         return subscribe(frame.channel, frame.since);
@@ -256,6 +263,9 @@ export function serveWebSocket<P>(
           ? () => {}
           : ctx.connections.claim(key, limits.maxConnectionsPerPrincipal);
       if (release === undefined) {
+        ctx.logLimit('connection limit per principal reached', who(), {
+          maxConnectionsPerPrincipal: limits.maxConnectionsPerPrincipal,
+        });
         releaseSlot = () => {};
         closeWith(CloseCode.TooManyRequests, 'too many connections');
         return;
@@ -383,7 +393,10 @@ export function serveWebSocket<P>(
     data: unknown,
   ): Promise<void> {
     if (!isValidEventType(event)) return sendError('bad_frame', 'invalid event type', { ref });
-    if (!bucket.take()) return sendError('rate_limited', 'too many publishes', { ref });
+    if (!bucket.take()) {
+      ctx.logLimit('publish rate limited', who());
+      return sendError('rate_limited', 'too many publishes', { ref });
+    }
     if (!isValidChannel(channel))
       return sendError('invalid_channel', 'invalid channel name', { ref });
     if (state.status !== 'authenticated') return;
