@@ -150,7 +150,7 @@ function openStream<P>(
 ): void {
   const { options, hub } = ctx;
   const allowed = stream.channels;
-  const { timers, now, limits, logger } = options;
+  const { timers, now, limits } = options;
   const limit = limits.sendBufferBytes;
   const page = replayPageLimit(limit);
   let open = true;

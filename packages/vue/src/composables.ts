@@ -141,22 +141,20 @@ export function useConnectionState(): ReadonlyRef<ClientState> {
   return shallowReadonly(state);
 }
 
-/** What {@link usePublish} returns. */
-export type Publish<M extends ChannelMap = ChannelMap> = <C extends keyof M & string>(
-  channel: C,
-  data: M[C],
-  options?: PublishOptions,
-) => Promise<PublishResult>;
+/** What {@link usePublish} returns: publishes `data` to the bound channel. */
+export type Publish<T = unknown> = (data: T, options?: PublishOptions) => Promise<PublishResult>;
 
 /**
- * Publishes with the provided client (acknowledged over WebSocket, else HTTP POST).
+ * A function that publishes to `channel` with the provided client (acknowledged over
+ * WebSocket, else HTTP POST). The channel may be a ref or getter: each publish goes to
+ * its current value.
  * @example
- * const publish = usePublish();
- * await publish('chat', { text }, { event: 'message' });
+ * const send = usePublish('chat');
+ * await send({ text }, { event: 'message' });
  */
-export function usePublish(): Publish {
+export function usePublish(channel: MaybeRefOrGetter<string>): Publish {
   const client = useTidewireClient();
-  return (channel, data, options) => client.publish(channel, data, options);
+  return (data, options) => client.publish(toValue(channel), data, options);
 }
 
 /** The composables, typed by a channel map; see {@link createTidewireComposables}. */
@@ -166,7 +164,7 @@ export interface TidewireComposables<M extends ChannelMap> {
     channel: MaybeRefOrGetter<C>,
     options?: UseSubscriptionOptions<M[C], S>,
   ): UseSubscriptionReturn<M[C], S>;
-  usePublish(): Publish<M>;
+  usePublish<C extends keyof M & string>(channel: MaybeRefOrGetter<C>): Publish<M[C]>;
   useConnectionState(): ReadonlyRef<ClientState>;
 }
 

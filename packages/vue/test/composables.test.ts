@@ -213,10 +213,20 @@ describe('useConnectionState', () => {
 });
 
 describe('usePublish', () => {
-  it('should publish with the provided client', async () => {
-    const { result, client } = withSetup(() => usePublish());
-    await expect(result('chat', { text: 'hi' }, { event: 'msg' })).resolves.toEqual({ id: 'p-1' });
+  it('should publish to its channel with the provided client', async () => {
+    const { result, client } = withSetup(() => usePublish('chat'));
+    await expect(result({ text: 'hi' }, { event: 'msg' })).resolves.toEqual({ id: 'p-1' });
     expect(client.publish).toHaveBeenCalledWith('chat', { text: 'hi' }, { event: 'msg' });
+  });
+
+  it('should publish to the current value of a ref channel', async () => {
+    const channel = ref('room/1');
+    const { result, client } = withSetup(() => usePublish(channel));
+    await result('a');
+    channel.value = 'room/2';
+    await result('b');
+    expect(client.publish).toHaveBeenNthCalledWith(1, 'room/1', 'a', undefined);
+    expect(client.publish).toHaveBeenNthCalledWith(2, 'room/2', 'b', undefined);
   });
 });
 
@@ -230,11 +240,14 @@ describe('createTidewireComposables', () => {
       .toEqualTypeOf<
         Readonly<import('vue').ShallowRef<ChannelEvent<{ price: number }> | undefined>>
       >();
-    expectTypeOf(c.usePublish).returns.toBeFunction();
+    expectTypeOf(c.usePublish<'chat'>)
+      .returns.parameter(0)
+      .toEqualTypeOf<{ text: string }>();
     const _unused = () => {
-      const publish = c.usePublish();
       // @ts-expect-error: the payload of 'chat' is { text: string }
-      publish('chat', { price: 1 });
+      c.usePublish('chat')({ price: 1 });
+      // @ts-expect-error: 'nope' is not a channel
+      c.usePublish('nope');
     };
     expect(_unused).toBeTypeOf('function');
   });

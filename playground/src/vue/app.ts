@@ -213,7 +213,7 @@ const Chat = defineComponent({
       duplex: true,
       keep: 50,
     });
-    const publish = usePublish();
+    const publish = usePublish('chat');
     const text = ref('');
     const status = ref({ text: '', bad: false });
     const list = ref<HTMLElement>();
@@ -230,7 +230,7 @@ const Chat = defineComponent({
       if (value === '') return;
       text.value = '';
       status.value = { text: 'Sending…', bad: false };
-      publish('chat', { user: me, text: value, at: Date.now() }).then(
+      publish({ user: me, text: value, at: Date.now() }).then(
         ({ id }) => {
           status.value = { text: `Sent as ${shortId(id)}`, bad: false };
         },
