@@ -23,7 +23,11 @@ import {
 import { readSse } from './transports/sse';
 import { openWebSocket } from './transports/websocket';
 
-/** Channel names mapped to their payload types. */
+/**
+ * Channel names mapped to their payload types: the default of an untyped client. A typed
+ * client takes any object type, a `type` alias or an `interface`:
+ * `interface Channels { prices: Price }` then `createClient<Channels>(…)`.
+ */
 export type ChannelMap = Record<string, unknown>;
 
 /** Options of {@link createClient}. Every one but `url` is optional. */
@@ -63,7 +67,7 @@ export type ClientEvents = {
 };
 
 /** A Tidewire client; see {@link createClient}. */
-export interface Client<M extends ChannelMap = ChannelMap> {
+export interface Client<M extends object = ChannelMap> {
   /** Subscribes (lazily connecting); handles on one channel share one server subscription. */
   subscribe<C extends keyof M & string>(channel: C, options?: SubscribeOptions): Subscription<M[C]>;
   /** Publishes over WebSocket (acknowledged) when the channel is on it, else by HTTP POST. */
@@ -85,7 +89,7 @@ export interface Client<M extends ChannelMap = ChannelMap> {
  * const sub = client.subscribe('prices')
  * const off = sub.on('event', (e) => render(e.data))
  */
-export function createClient<M extends ChannelMap = ChannelMap>(options: ClientOptions): Client<M> {
+export function createClient<M extends object = ChannelMap>(options: ClientOptions): Client<M> {
   const {
     transport: defaultChoice = 'auto',
     closeDelay = 1000,

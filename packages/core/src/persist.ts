@@ -5,7 +5,7 @@
  * positions ships none of it.
  * @module
  */
-import type { ChannelMap, Client } from './client';
+import type { Client } from './client';
 import { type Environment, resolveEnvironment } from './environment';
 import type { SubscribeOptions, Subscription } from './subscription';
 
@@ -40,7 +40,7 @@ export interface PersistOptions {
  * import { persistPositions } from '@tidewire/core/persist'
  * const client = persistPositions(createClient({ url }), { storage: sessionStorage })
  */
-export function persistPositions<M extends ChannelMap>(
+export function persistPositions<M extends object>(
   client: Client<M>,
   options: PersistOptions,
 ): Client<M> {

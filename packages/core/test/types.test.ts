@@ -7,6 +7,7 @@ import type {
   Subscription,
   SubscriptionSnapshot,
 } from '../src/index';
+import { createClient } from '../src/index';
 
 type Price = { symbol: string; price: number };
 type Msg = { text: string };
@@ -30,6 +31,23 @@ function typed(client: Client<{ prices: Price; chat: Msg }>, untyped: Client) {
   expectTypeOf(untyped.subscribe('anything')).toEqualTypeOf<Subscription<unknown>>();
 }
 
+/** A channel map declared as an interface, as many codebases do: no index signature. */
+interface Channels {
+  prices: Price;
+  chat: Msg;
+}
+
+/** Never called: an interface map types the client like a type alias does. */
+function declaredAsInterface(client: Client<Channels>) {
+  expectTypeOf(client.subscribe('prices')).toEqualTypeOf<Subscription<Price>>();
+  // @ts-expect-error a channel outside the map
+  client.subscribe('nope');
+  // @ts-expect-error a payload of the wrong type
+  client.publish('chat', { price: 1 });
+  const created = createClient<Channels>({ url: '/tidewire' });
+  expectTypeOf(created).toEqualTypeOf<Client<Channels>>();
+}
+
 function narrowed(state: ConnectionState) {
   if (state.status === 'waiting') expectTypeOf(state.delay).toBeNumber();
   if (state.status === 'failed') expectTypeOf(state.error.code).toBeString();
@@ -40,6 +58,10 @@ function narrowed(state: ConnectionState) {
 describe('types', () => {
   it('should type event data, publish payloads and snapshots from the channel map', () => {
     expectTypeOf(typed).toBeFunction();
+  });
+
+  it('should accept a channel map declared as an interface', () => {
+    expectTypeOf(declaredAsInterface).toBeFunction();
   });
 
   it('should narrow connection states by status', () => {

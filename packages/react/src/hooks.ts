@@ -1,6 +1,5 @@
 import type {
   ChannelEvent,
-  ChannelMap,
   Client,
   ClientState,
   PublishOptions,
@@ -118,7 +117,7 @@ export function usePublish(
 }
 
 /** The hooks, typed by a channel map; see {@link createTidewireHooks}. */
-export interface TidewireHooks<M extends ChannelMap> {
+export interface TidewireHooks<M extends object> {
   useTidewireClient(): Client<M>;
   useSubscription<C extends keyof M & string, S = SubscriptionState<M[C]>>(
     channel: C,
@@ -137,6 +136,6 @@ export interface TidewireHooks<M extends ChannelMap> {
  * type Channels = { prices: { symbol: string; price: number }; chat: { text: string } };
  * export const { useSubscription, usePublish } = createTidewireHooks<Channels>();
  */
-export function createTidewireHooks<M extends ChannelMap>(): TidewireHooks<M> {
+export function createTidewireHooks<M extends object>(): TidewireHooks<M> {
   return { useTidewireClient, useSubscription, usePublish, useConnectionState } as never;
 }

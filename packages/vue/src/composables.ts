@@ -1,6 +1,5 @@
 import type {
   ChannelEvent,
-  ChannelMap,
   Client,
   ClientState,
   PublishOptions,
@@ -158,7 +157,7 @@ export function usePublish(channel: MaybeRefOrGetter<string>): Publish {
 }
 
 /** The composables, typed by a channel map; see {@link createTidewireComposables}. */
-export interface TidewireComposables<M extends ChannelMap> {
+export interface TidewireComposables<M extends object> {
   useTidewireClient(): Client<M>;
   useSubscription<C extends keyof M & string, S = SubscriptionState<M[C]>>(
     channel: MaybeRefOrGetter<C>,
@@ -175,6 +174,6 @@ export interface TidewireComposables<M extends ChannelMap> {
  * type Channels = { prices: { symbol: string; price: number }; chat: { text: string } };
  * export const { useSubscription, usePublish } = createTidewireComposables<Channels>();
  */
-export function createTidewireComposables<M extends ChannelMap>(): TidewireComposables<M> {
+export function createTidewireComposables<M extends object>(): TidewireComposables<M> {
   return { useTidewireClient, useSubscription, usePublish, useConnectionState } as never;
 }
