@@ -17,6 +17,8 @@ export interface ReplayPacerOptions {
   /** About the most bytes one replay step writes. */
   pageBytes: number;
   timers: Timers;
+  /** The clock the write timeout is measured by. */
+  now: () => number;
   /** Milliseconds the output may hold bytes without draining before `onWriteTimeout`. */
   writeTimeoutMs: number;
   /** Called once when the output has not drained within `writeTimeoutMs`. */
@@ -45,13 +47,20 @@ export interface ReplayPacer {
 
 /** Creates the flow control of one connection. */
 export function createReplayPacer(options: ReplayPacerOptions): ReplayPacer {
-  const { output, pending, budgetBytes, pageBytes, timers, writeTimeoutMs, onWriteTimeout } =
+  const { output, pending, budgetBytes, pageBytes, timers, now, writeTimeoutMs, onWriteTimeout } =
     options;
   const steps: Array<() => boolean> = [];
   let next = 0;
   let disposed = false;
   let turn: TimerHandle | undefined;
+  /**
+   * The write timeout's one timer. It is not cleared each time the output drains (a busy
+   * connection drains after nearly every write): when it fires it looks at `waitingSince`
+   * and is armed again only while bytes are still waiting.
+   */
   let deadline: TimerHandle | undefined;
+  /** Since when bytes have waited without the output draining to empty; undefined when empty. */
+  let waitingSince: number | undefined;
 
   const hasRoom = (): boolean => output.writableLength + pending() + pageBytes <= budgetBytes;
 
@@ -60,9 +69,15 @@ export function createReplayPacer(options: ReplayPacerOptions): ReplayPacer {
     timers.clearTimeout(deadline);
     deadline = undefined;
   };
+  const arm = (delay: number): void => {
+    deadline = timers.setTimeout(expire, delay);
+  };
   const expire = (): void => {
     deadline = undefined;
-    if (!disposed && output.writableLength > 0) onWriteTimeout();
+    if (disposed || waitingSince === undefined) return;
+    const left = waitingSince + writeTimeoutMs - now();
+    if (left > 0) arm(left);
+    else onWriteTimeout();
   };
 
   /**
@@ -94,16 +109,16 @@ export function createReplayPacer(options: ReplayPacerOptions): ReplayPacer {
 
   const flushed = (): void => {
     if (disposed) return;
-    if (output.writableLength === 0) disarm();
+    if (output.writableLength === 0) waitingSince = undefined;
     if (hasRoom()) schedule();
   };
 
   return {
     write(chunk) {
       output.write(chunk, flushed);
-      if (!disposed && output.writableLength > 0 && deadline === undefined) {
-        deadline = timers.setTimeout(expire, writeTimeoutMs);
-      }
+      if (disposed || output.writableLength === 0) return;
+      waitingSince ??= now();
+      if (deadline === undefined) arm(writeTimeoutMs);
     },
     add(step) {
       steps.push(step);

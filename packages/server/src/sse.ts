@@ -172,6 +172,7 @@ function openStream<P>(
     budgetBytes: limit,
     pageBytes: page.maxBytes,
     timers,
+    now,
     writeTimeoutMs: limits.writeTimeoutMs,
     onWriteTimeout: () => {
       ctx.logLimit('slow SSE consumer dropped', who, { writeTimeoutMs: limits.writeTimeoutMs });

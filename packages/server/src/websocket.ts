@@ -101,6 +101,7 @@ export function serveWebSocket<P>(
     budgetBytes: limits.sendBufferBytes,
     pageBytes: page.maxBytes,
     timers,
+    now,
     writeTimeoutMs: limits.writeTimeoutMs,
     onWriteTimeout: () => {
       ctx.logLimit('slow WebSocket consumer dropped', who(), {
