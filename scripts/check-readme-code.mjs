@@ -46,9 +46,6 @@ declare module '*.vue' {
 }
 `;
 
-/** READMEs left out of the check for now, each with the reason, printed on every run. */
-const NOT_CHECKED = new Map([]);
-
 const SKIP = /^\/\/\s*check:\s*skip\b(.*)$/;
 const NAMED = /^\/\/\s*([\w-]+\.tsx?)\s*$/;
 
@@ -65,7 +62,7 @@ function readmes() {
         return false;
       }
     });
-  return ['README.md', ...packages.sort()].filter((path) => !NOT_CHECKED.has(path));
+  return ['README.md', ...packages.sort()];
 }
 
 /** The ```ts / ```tsx blocks of a Markdown text: language, first code line (1-based), lines. */
@@ -224,7 +221,6 @@ for (const diagnostic of diagnostics) {
 if (keep) console.log(`The modules and tsconfig.json are in ${directory}`);
 else rmSync(directory, { recursive: true, force: true });
 
-for (const [readme, reason] of NOT_CHECKED) console.warn(`Not checked: ${readme}: ${reason}`);
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
 const summary = `${origins.size} README code blocks type-checked, ${skipped} skipped, in ${seconds} s`;
 if (problems.length > 0) {
