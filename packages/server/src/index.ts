@@ -7,6 +7,14 @@ export {
   isAuthError,
 } from './auth.js';
 export type { CorsOptions } from './cors.js';
+export type {
+  Engine,
+  EngineHealth,
+  EngineListener,
+  PageLimit,
+  ReplayPage,
+  StoredEvent,
+} from './engine/engine.js';
 export type { Logger } from './logger.js';
 export type {
   HistoryOptions,
