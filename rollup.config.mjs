@@ -22,8 +22,16 @@ function externalsOf(dir) {
 }
 
 /**
+ * The value of `__DEV__` (see packages/core/src/dev.ts): false leaves out what only the
+ * development build carries.
+ * @param {boolean} development
+ */
+const mode = (development) => ({ __DEV__: String(development) });
+
+/**
  * @param {string} name package folder under packages/
- * @param {{ banner?: string, entries?: Record<string, string>, types?: Record<string, string> }} [extra]
+ * @param {{ banner?: string, entries?: Record<string, string>, types?: Record<string, string>, development?: boolean }} [extra]
+ *   `development`: also build a development variant into dist/development/.
  */
 function packageBuild(name, extra = {}) {
   const dir = `packages/${name}`;
@@ -32,11 +40,12 @@ function packageBuild(name, extra = {}) {
   const external = externalsOf(dir);
   const input = extra.entries ?? { index: `${dir}/src/index.ts` };
   const banner = extra.banner;
+  const variants = extra.development ? [false, true] : [false];
   return [
-    {
+    ...variants.map((development) => ({
       input,
       external,
-      plugins: [esbuild({ target, tsconfig: `${dir}/tsconfig.json` })],
+      plugins: [esbuild({ target, tsconfig: `${dir}/tsconfig.json`, define: mode(development) })],
       // A module-level directive such as 'use client' is dropped by rollup; the banner restores it.
       onwarn(warning, warn) {
         if (warning.code === 'MODULE_LEVEL_DIRECTIVE') return;
@@ -44,14 +53,14 @@ function packageBuild(name, extra = {}) {
       },
       output: [
         {
-          dir: `${dir}/dist`,
+          dir: development ? `${dir}/dist/development` : `${dir}/dist`,
           format: 'es',
           entryFileNames: '[name].js',
           chunkFileNames: '[name]-[hash].js',
           banner,
         },
         {
-          dir: `${dir}/dist`,
+          dir: development ? `${dir}/dist/development` : `${dir}/dist`,
           format: 'cjs',
           entryFileNames: '[name].cjs',
           // Shared chunks too: a `.js` chunk is ESM in these packages, and the ESM output writes one
@@ -61,7 +70,7 @@ function packageBuild(name, extra = {}) {
           exports: 'named',
         },
       ],
-    },
+    })),
     {
       input: extra.types ?? { index: `${dir}/src/index.ts` },
       external,
@@ -84,20 +93,23 @@ function packageBuild(name, extra = {}) {
   ];
 }
 
-/** `<script src="tidewire.min.js">` → `window.Tidewire`, dependencies bundled in. */
-const globalBuild = {
+/**
+ * `<script src="tidewire.min.js">` → `window.Tidewire`, dependencies bundled in; and
+ * `tidewire.development.js`, the development build, readable.
+ */
+const globalBuilds = [false, true].map((development) => ({
   input: 'packages/core/src/index.ts',
   plugins: [
     nodeResolve({ browser: true }),
-    esbuild({ target, tsconfig: 'packages/core/tsconfig.json' }),
+    esbuild({ target, tsconfig: 'packages/core/tsconfig.json', define: mode(development) }),
   ],
   output: {
-    file: 'packages/core/dist/tidewire.min.js',
+    file: `packages/core/dist/${development ? 'tidewire.development.js' : 'tidewire.min.js'}`,
     format: 'iife',
     name: 'Tidewire',
-    plugins: [terser({ ecma: 2020, compress: { passes: 2 } })],
+    plugins: development ? [] : [terser({ ecma: 2020, compress: { passes: 2 } })],
   },
-};
+}));
 
 export default [
   ...packageBuild('core', {
@@ -115,8 +127,9 @@ export default [
       stream: 'packages/core/src/stream.ts',
       persist: 'packages/core/src/persist.ts',
     },
+    development: true,
   }),
-  globalBuild,
+  ...globalBuilds,
   ...packageBuild('react', { banner: "'use client';" }),
   ...packageBuild('vue'),
   ...packageBuild('server', {

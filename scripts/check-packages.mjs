@@ -29,18 +29,53 @@ for (const name of packages) {
   const { exports } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
   for (const [entry, target] of Object.entries(exports)) {
     if (typeof target !== 'object') continue;
-    const label = `@tidewire/${name}${entry.slice(1)}`;
-    try {
-      const required = exportsOf(resolve(dir, target.require.default), 'require');
-      const imported = exportsOf(resolve(dir, target.import.default), 'import');
-      if (!required.length || JSON.stringify(required) !== JSON.stringify(imported))
-        throw new Error(`require() gave [${required}], import() gave [${imported}]`);
-      console.log(`  ok   ${label.padEnd(26)} ${required.join(', ')}`);
-    } catch (error) {
-      failed = true;
-      console.log(`  FAIL ${label.padEnd(26)} ${error.message.split('\n')[0]}`);
+    // The production build (`default`) and, where there is one, the development build.
+    for (const variant of ['default', 'development']) {
+      if (!target.import[variant]) continue;
+      const label = `@tidewire/${name}${entry.slice(1)}${variant === 'default' ? '' : ` (${variant})`}`;
+      try {
+        const required = exportsOf(resolve(dir, target.require[variant]), 'require');
+        const imported = exportsOf(resolve(dir, target.import[variant]), 'import');
+        if (!required.length || JSON.stringify(required) !== JSON.stringify(imported))
+          throw new Error(`require() gave [${required}], import() gave [${imported}]`);
+        console.log(`  ok   ${label.padEnd(40)} ${required.join(', ')}`);
+      } catch (error) {
+        failed = true;
+        console.log(`  FAIL ${label.padEnd(40)} ${error.message.split('\n')[0]}`);
+      }
     }
   }
+}
+
+// What only the development build carries must be in it, and nowhere in the production build.
+console.log('\n── the development build says what to do; the production build leaves it out');
+{
+  const advice = 'No Tidewire endpoint at this path';
+  const check = (file, expected) => {
+    const text = file.endsWith('/')
+      ? readdirSync(file).map((name) => readFileSync(join(file, name), 'utf8').toString())
+      : [readFileSync(file, 'utf8')];
+    const has = text.some((code) => code.includes(advice));
+    const ok = has === expected;
+    failed ||= !ok;
+    console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${file} ${has ? 'has' : 'has no'} advice`);
+  };
+  for (const file of ['index.js', 'index.cjs', 'tidewire.min.js'])
+    check(join('packages/core/dist', file), false);
+  // The development entries keep what they share in chunks: the folder as a whole.
+  check('packages/core/dist/development/', true);
+  check('packages/core/dist/tidewire.development.js', true);
+  // Node resolves the development build (the `node` condition): a misconfiguration is a typed error.
+  const code = `const { createClient } = await import('@tidewire/core');
+try { createClient({ url: '/relative' }); console.log('no error'); }
+catch (e) { console.log(e.name + ' ' + e.message); }`;
+  const answer = execFileSync(process.execPath, ['--input-type=module', '-e', code], {
+    cwd: 'packages/react',
+    encoding: 'utf8',
+  }).trim();
+  const ok = answer.startsWith('TidewireError invalid_options: url must be an absolute URL');
+  failed ||= !ok;
+  console.log(`  ${ok ? 'ok  ' : 'FAIL'} import('@tidewire/core') in Node: ${answer}`);
 }
 
 try {

@@ -18,6 +18,14 @@ const budgets = [
     limit: 7 * KB,
     bundled: true,
   },
+  // What bundlers pick in development (the `development` condition) and Node runs: the same core
+  // plus a sentence of advice per error, the options checks and the decision logs. Never shipped by
+  // a production build; its budget only keeps the additions in sight.
+  {
+    name: '@tidewire/core (development build)',
+    file: 'packages/core/dist/development/index.js',
+    limit: 10 * KB,
+  },
   // Optional entries, measured whole (with the parts they share with the main entry).
   {
     name: '@tidewire/core/stream (openStream)',
