@@ -1,5 +1,7 @@
 import { clamp } from './backoff';
+import { checkOptions } from './check-options';
 import type { Connection, ConnectionState, Connector, Sink } from './connection';
+import { DEV } from './dev';
 import { createEmitter } from './emitter';
 import { ConnectionError, errorFor, PublishError, TidewireError } from './errors';
 import { parseFrame, splitFrames } from './frames';
@@ -45,12 +47,16 @@ export interface ClientOptions extends TransportOptions {
   /** When `'auto'` moves channels off a transport that does not work. @default { after: 2, ttl: 300000 } */
   fallback?: FallbackOptions;
   /**
-   * Receives what the client decides and why (never a token): state changes with their attempt
-   * and backoff delay, each placement and fallback move of a channel and why, and errors. Pass
-   * `console.debug` to see them in the console.
-   * @default none
+   * Receives what the client decides and why, never a token: state changes with their attempt
+   * and backoff delay, and errors. The development build adds every decision: subscribe and
+   * unsubscribe, each placement and fallback move of a channel and why, the positions a
+   * (re)connection resumes from, gaps, publishes and their outcome, and each token asked for
+   * and why.
+   * @default none (`console.info` with `debug`)
    */
   logger?: (message: string, details?: unknown) => void;
+  /** Logs to the console what `logger` would receive, when no `logger` is given. @default false */
+  debug?: boolean;
 }
 
 /** The connection state of each transport. */
@@ -90,17 +96,29 @@ export interface Client<M extends object = ChannelMap> {
  * const off = sub.on('event', (e) => render(e.data))
  */
 export function createClient<M extends object = ChannelMap>(options: ClientOptions): Client<M> {
+  if (DEV) checkOptions(options, 'createClient');
   const {
     transport: defaultChoice = 'auto',
     closeDelay = 1000,
     publishTimeout = 10_000,
     maxQueue = 100,
-    logger,
-  } = options ?? {};
+    logger = options.debug ? console.info : undefined,
+  } = options;
   const url = options.url.replace(/\/+$/, '');
   const log = (message: string, details?: unknown) => logger?.(`tidewire: ${message}`, details);
   // A server joins frames into messages of up to 64 KiB (PROTOCOL.md): a lower limit would refuse them.
-  const base = createBase(options, 66_560);
+  const base = createBase(
+    DEV && options.getToken
+      ? {
+          ...options,
+          getToken(context) {
+            log(`token asked (${context.reason}, attempt ${context.attempt})`);
+            return options.getToken?.(context);
+          },
+        }
+      : options,
+    66_560,
+  );
   const { env, tokens } = base;
   const chans = new Map<string, Channel>();
   const aborts = new Set<() => void>();
@@ -121,14 +139,17 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
   const on = (t: Transport) =>
     [...chans.values()].filter((c) => c.route === t && c.placed && !c.failure);
   const send = (frame: object) => conns.websocket.send(JSON.stringify(frame));
-  const join = (c: Channel) => send({ type: 'subscribe', channel: c.name, since: c.lastId });
+  const join = (c: Channel) => {
+    if (DEV) log(`${c.name} joins on websocket${c.lastId ? ` after ${c.lastId}` : ''}`);
+    send({ type: 'subscribe', channel: c.name, since: c.lastId });
+  };
 
   const query = () =>
     `${url}/sse?${on('sse')
-      .map(
-        (c) =>
-          `channel=${encodeURIComponent(c.name)}${c.lastId ? `@${encodeURIComponent(c.lastId)}` : ''}`,
-      )
+      .map((c) => {
+        if (DEV) log(`${c.name} joins on sse${c.lastId ? ` after ${c.lastId}` : ''}`);
+        return `channel=${encodeURIComponent(c.name)}${c.lastId ? `@${encodeURIComponent(c.lastId)}` : ''}`;
+      })
       .join('&')}`;
   /** Frames of both transports: the welcome opens, an unscoped SSE error ends the stream. */
   const frames = (t: Transport, texts: unknown[], sink: Sink<ServerFrame>) => {
@@ -157,6 +178,8 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
     if (env.now() < quietUntil) return;
     quietUntil = env.now() + clamp(expiresIn / 2, 1000, 60_000);
     tokens.get({ reason: 'refresh', attempt: 0 }).then((token) => {
+      if (DEV)
+        log(token === sentToken ? 'refresh: token unchanged, not sent' : 'refresh: new token sent');
       if (token === sentToken) return;
       sentToken = token;
       send({ type: 'auth', token });
@@ -174,8 +197,10 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
       if (f.type === 'event') {
         c.deliver(f);
       } else if (f.type === 'subscribed') c.subscribed(f.position);
-      else if (f.type === 'gap') c.gap(f.reason);
-      else if (f.type === 'error') c.error(errorFor(f.code, { channel: f.channel }, f.message));
+      else if (f.type === 'gap') {
+        if (DEV) log(`${c.name} gap (${f.reason})`);
+        c.gap(f.reason);
+      } else if (f.type === 'error') c.error(errorFor(f.code, { channel: f.channel }, f.message));
     } else if (f.type === 'error') report(errorFor(f.code, {}, f.message));
   };
 
@@ -265,7 +290,7 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
     const explicit = c.choices.filter((x) => x !== 'auto').pop();
     const t = router.pick(explicit ?? 'auto', c.duplex);
     if (c.placed && t === c.route) return;
-    log(`${c.name} on ${t} (${why})`);
+    if (DEV) log(`${c.name} on ${t} (${why})`);
     if (c.placed) leave(c);
     // Publishes still waiting for the socket go by HTTP instead.
     if (t === 'sse') outbox.divert(c.name, (data, event) => post(c.name, data, event));
@@ -286,6 +311,30 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
   const post = (channel: string, data: unknown, event: string | undefined) =>
     httpPublish({ ...base, url, timeout: publishTimeout, aborts }, channel, data, event);
 
+  /** Publishes by WebSocket (acknowledged) when the channel is on it, else by HTTP. */
+  const publish = (channel: string, data: unknown, event: string | undefined) => {
+    if (closed) return Promise.reject(new PublishError('client_closed'));
+    const c = chans.get(channel);
+    if (c && !c.duplex) {
+      c.duplex = true;
+      place(c, 'publish');
+    }
+    if (c?.route === 'websocket') {
+      const s = conns.websocket.state();
+      return s.status === 'failed' ? Promise.reject(s.error) : outbox.add(channel, data, event);
+    }
+    return post(channel, data, event);
+  };
+
+  /** Logs the outcome of a publish (development build). */
+  const logged = (channel: string, published: Promise<PublishResult>) => {
+    published.then(
+      ({ id }) => log(`published on ${channel}: ${id}`),
+      (error: TidewireError) => log(`publish on ${channel} failed: ${error.message}`, error),
+    );
+    return published;
+  };
+
   return {
     subscribe(name, opts = {}) {
       if (closed) throw new TidewireError('client_closed');
@@ -301,7 +350,9 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
       const choice = opts.transport ?? defaultChoice;
       ch.choices.push(choice);
       ch.duplex ||= !!opts.duplex;
+      if (DEV) log(`subscribe ${name}`, opts);
       const handle = createHandle<M[typeof name]>(ch, listenerError, () => {
+        if (DEV) log(`unsubscribe ${name}`);
         ch.choices.splice(ch.choices.lastIndexOf(choice), 1);
         if (closed) return;
         if (ch.handles.size) place(ch, 'unsubscribe');
@@ -310,21 +361,10 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
       place(ch, 'subscribe');
       return handle;
     },
-    publish(channel, data, opts = {}) {
-      if (closed) return Promise.reject(new PublishError('client_closed'));
-      const c = chans.get(channel);
-      if (c && !c.duplex) {
-        c.duplex = true;
-        place(c, 'publish');
-      }
-      if (c?.route === 'websocket') {
-        const s = conns.websocket.state();
-        return s.status === 'failed'
-          ? Promise.reject(s.error)
-          : outbox.add(channel, data, opts.event);
-      }
-      return post(channel, data, opts.event);
-    },
+    publish: (channel, data, opts = {}) =>
+      DEV
+        ? logged(channel, publish(channel, data, opts.event))
+        : publish(channel, data, opts.event),
     getState: () => state,
     on: emitter.on,
     close() {

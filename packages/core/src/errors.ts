@@ -1,3 +1,5 @@
+import { ADVICE } from './advice';
+import { DEV } from './dev';
 import type { ErrorCode as ProtocolErrorCode } from './protocol';
 
 /**
@@ -43,7 +45,9 @@ export type ErrorCode =
   /** No WebSocket or fetch implementation was found or given. */
   | 'unsupported'
   /** `getToken` returned a value that cannot be sent as a header value. */
-  | 'token_invalid';
+  | 'token_invalid'
+  /** `createClient` or `openStream` was given an option it cannot work with (development build). */
+  | 'invalid_options';
 
 // How each code behaves, in one place: each list names the codes that share a behaviour. A code in
 // none of them (a newer server's, a close the server chose such as `closed` or `rate_limited`) is
@@ -51,7 +55,7 @@ export type ErrorCode =
 
 /** Retrying cannot help: the connection stops in its `failed` state. */
 const FATAL =
-  ' bad_request bad_json invalid_channel too_many_channels forbidden origin_not_allowed not_found method_not_allowed unsupported_media_type too_large no_content bad_content_type token_failed token_empty token_invalid auth_rejected client_closed unsupported ';
+  ' bad_request bad_json invalid_channel too_many_channels forbidden origin_not_allowed not_found method_not_allowed unsupported_media_type too_large no_content bad_content_type token_failed token_empty token_invalid auth_rejected client_closed unsupported invalid_options ';
 /** About the credential: raised as an {@link AuthError}. */
 const AUTH =
   ' unauthorized token_expired token_timeout forbidden token_failed token_empty token_invalid auth_rejected ';
@@ -94,16 +98,16 @@ const BRAND = Symbol.for('tidewire.error');
 /**
  * The base of every error Tidewire raises. Its message reads
  * `code [status] [on 'channel'][: the server's or client's explanation]`, and never
- * contains a token.
+ * contains a token. The development build adds a sentence that says what to do.
  * @example new TidewireError('forbidden', { status: 403, channel: 'admin' }).message
  * // "forbidden 403 on 'admin'"
  */
 export class TidewireError extends Error {
   override name = 'TidewireError';
   /** What went wrong, as a stable string. */
-  readonly code: ErrorCode;
+  declare readonly code: ErrorCode;
   /** Whether retrying cannot help; see {@link isFatal}. */
-  readonly fatal: boolean;
+  declare readonly fatal: boolean;
   /** HTTP status or WebSocket close code, when there is one. */
   declare readonly status?: number;
   /** The channel concerned, when there is one. */
@@ -114,13 +118,13 @@ export class TidewireError extends Error {
   /** `message`: what the server said, or what to do, if anything. */
   constructor(code: ErrorCode, details: ErrorDetails = {}, message?: string) {
     const { status, channel } = details;
+    const advice = DEV && ADVICE[code];
+    const explanation = advice ? (message ? `${message}. ${advice}` : advice) : message;
     super(
-      `${code}${status ? ` ${status}` : ''}${channel ? ` on '${channel}'` : ''}${message ? `: ${message}` : ''}`,
+      `${code}${status ? ` ${status}` : ''}${channel ? ` on '${channel}'` : ''}${explanation ? `: ${explanation}` : ''}`,
       details,
     );
-    Object.assign(this, details);
-    this.code = code;
-    this.fatal = isFatal(code);
+    Object.assign(this, details, { code, fatal: isFatal(code) });
   }
 }
 
@@ -151,21 +155,28 @@ export const errorFor = (
   message?: string,
 ): TidewireError => new (is(code, AUTH) ? AuthError : ConnectionError)(code, details, message);
 
-/** Turns a non-2xx HTTP response into an error, following PROTOCOL.md's status table. @internal */
-export const httpError = (status: number, code?: ErrorCode, retryAfter?: number): TidewireError =>
+/** The code of a non-2xx HTTP status, following PROTOCOL.md's status table. @internal */
+export const statusCode = (status: number): ErrorCode =>
+  (
+    ({
+      204: 'no_content',
+      401: 'unauthorized',
+      403: 'forbidden',
+      404: 'not_found',
+      429: 'rate_limited',
+    }) as const
+  )[status as 204] ?? (status < 500 && status !== 408 ? 'bad_request' : 'http_status');
+
+/**
+ * Turns a non-2xx response to `GET url` into an error. The development build names the
+ * request in the message, without the URL's query.
+ * @internal
+ */
+export const httpError = (status: number, url: string, retryAfter?: number): TidewireError =>
   errorFor(
-    code ??
-      (
-        {
-          204: 'no_content',
-          401: 'unauthorized',
-          403: 'forbidden',
-          404: 'not_found',
-          429: 'rate_limited',
-        } as const
-      )[status as 204] ??
-      (status < 500 && status !== 408 ? 'bad_request' : 'http_status'),
+    statusCode(status),
     { status, retryAfter },
+    DEV ? `GET ${url.split('?')[0]}` : undefined,
   );
 
 /** Turns a WebSocket close the client did not ask for into an error, per the close-code table. @internal */

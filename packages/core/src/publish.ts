@@ -1,9 +1,10 @@
+import { DEV } from './dev';
 import type { Environment } from './environment';
 import {
   type ErrorCode,
-  httpError,
   isTidewireError,
   PublishError,
+  statusCode,
   type TidewireError,
 } from './errors';
 import { bearer } from './links';
@@ -159,11 +160,11 @@ export async function httpPublish(
     if (res.status === 401) res = await post(true);
     const { id = '', code } = await res.json().catch(() => ({}));
     if (res.ok) return { id };
-    throw new PublishError(httpError(res.status, code).code, {
-      status: res.status,
-      channel,
-      retryAfter: parseRetryAfter(res.headers.get('retry-after')),
-    });
+    throw new PublishError(
+      code ?? statusCode(res.status),
+      { status: res.status, channel, retryAfter: parseRetryAfter(res.headers.get('retry-after')) },
+      DEV ? `POST ${c.url}/publish` : undefined,
+    );
   } catch (cause) {
     throw isTidewireError(cause)
       ? cause

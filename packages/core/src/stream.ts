@@ -4,7 +4,10 @@
  * `createClient` ships none of it.
  * @module
  */
+
+import { checkOptions, checkUrl } from './check-options';
 import type { ConnectionState, Connector } from './connection';
+import { DEV } from './dev';
 import { createEmitter } from './emitter';
 import { TidewireError } from './errors';
 import { own } from './frames';
@@ -64,6 +67,10 @@ export interface Stream {
  * s.on('message', (m) => console.log(m.event, m.data))
  */
 export function openStream(url: string, options: StreamOptions = {}): Stream {
+  if (DEV) {
+    checkUrl(url, 'openStream(url)', ['http:', 'https:', 'ws:', 'wss:']);
+    checkOptions(options, 'openStream');
+  }
   const base = createBase(options);
   const emitter = createEmitter<StreamEvents>((cause, type) => {
     if (type !== 'error')

@@ -10,6 +10,7 @@ import {
   isPathFailure,
   isTidewireError,
   PublishError,
+  statusCode,
   TidewireError,
 } from '../src/errors';
 import { parseFrame } from '../src/frames';
@@ -26,23 +27,29 @@ describe('errors', () => {
   });
 
   it('should map HTTP statuses per the protocol table', () => {
-    expect(httpError(204)).toMatchObject({ code: 'no_content', fatal: true });
-    expect(httpError(401)).toBeInstanceOf(AuthError);
-    expect(httpError(403)).toMatchObject({ code: 'forbidden', fatal: true });
-    expect(httpError(404)).toMatchObject({
-      code: 'not_found',
-      fatal: true,
-      message: 'not_found 404',
-    });
-    expect(httpError(405)).toMatchObject({ code: 'bad_request', fatal: true, status: 405 });
-    expect(httpError(408)).toMatchObject({ code: 'http_status', fatal: false });
-    expect(httpError(429, undefined, 2000)).toMatchObject({
+    const url = 'https://example.com/tw/sse';
+    expect(httpError(204, url)).toMatchObject({ code: 'no_content', fatal: true });
+    expect(httpError(401, url)).toBeInstanceOf(AuthError);
+    expect(httpError(403, url)).toMatchObject({ code: 'forbidden', fatal: true });
+    expect(httpError(404, url)).toMatchObject({ code: 'not_found', fatal: true, status: 404 });
+    expect(httpError(405, url)).toMatchObject({ code: 'bad_request', fatal: true, status: 405 });
+    expect(httpError(408, url)).toMatchObject({ code: 'http_status', fatal: false });
+    expect(httpError(429, url, 2000)).toMatchObject({
       code: 'rate_limited',
       fatal: false,
       retryAfter: 2000,
     });
-    expect(httpError(503)).toMatchObject({ code: 'http_status', fatal: false, status: 503 });
-    expect(httpError(400, 'too_many_channels')).toMatchObject({ code: 'too_many_channels' });
+    expect(httpError(503, url)).toMatchObject({ code: 'http_status', fatal: false, status: 503 });
+    expect(statusCode(404)).toBe('not_found');
+    expect(statusCode(418)).toBe('bad_request');
+  });
+
+  it('should name the request without its query, and say what to do, in the development build', () => {
+    const error = httpError(404, 'https://example.com/tw/sse?channel=a%40secret');
+    expect(error.message).toBe(
+      'not_found 404: GET https://example.com/tw/sse. No Tidewire endpoint at this path: the url option is the base path the server is mounted on, without /sse or /ws.',
+    );
+    expect(error.message).not.toContain('secret');
   });
 
   it('should map WebSocket close codes per the protocol table', () => {
@@ -60,7 +67,10 @@ describe('errors', () => {
     expect(isFatal('network')).toBe(false);
     expect(isFatal('bad_content_type')).toBe(true);
     expect(isFatal('too_large')).toBe(true);
-    expect(httpError(500, undefined, 10)).toMatchObject({ fatal: false, retryAfter: 10 });
+    expect(httpError(500, 'https://example.com/tw/sse', 10)).toMatchObject({
+      fatal: false,
+      retryAfter: 10,
+    });
   });
 
   it('should recognise its errors across copies by brand, with readable names', () => {
@@ -68,19 +78,20 @@ describe('errors', () => {
     expect(isTidewireError(e)).toBe(true);
     expect(e).toBeInstanceOf(TidewireError);
     expect(e.name).toBe('PublishError');
-    expect(e.message).toBe('queue_full');
+    expect(e.message).toMatch(/^queue_full: /);
     expect(isTidewireError(new Error('x'))).toBe(false);
     expect(isTidewireError({ [Symbol.for('tidewire.error')]: true })).toBe(true);
   });
 });
 
 describe('error messages', () => {
-  it('should name the code, the status, the channel or path, then the explanation', () => {
+  // Tests run the development build (see src/dev.ts), whose messages end with what to do.
+  it('should name the code, the status, the channel or path, then the explanation and what to do', () => {
     expect(new TidewireError('forbidden', { status: 403, channel: 'admin' }).message).toBe(
-      "forbidden 403 on 'admin'",
+      "forbidden 403 on 'admin': The server refused: its authorize hook denies this channel to this user, or its cors.origins does not list this page's origin.",
     );
     expect(new TidewireError('closed', { status: 4409 }, 'slow consumer').message).toBe(
-      'closed 4409: slow consumer',
+      'closed 4409: slow consumer. The server ended the connection; reconnecting and resuming from the last position.',
     );
     // A code a newer server sends still reads as a message.
     expect(new TidewireError('teapot' as never).message).toBe('teapot');

@@ -200,7 +200,7 @@ export function readSse(request: SseRequest, handlers: SseReaderHandlers): () =>
       const type = response.headers.get('content-type') ?? '';
       if (response.status !== 200) {
         const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-        return end(httpError(response.status, undefined, retryAfterMs));
+        return end(httpError(response.status, url, retryAfterMs));
       }
       if (!/^\s*text\/event-stream\s*(;|$)/i.test(type)) {
         return end(new ConnectionError('bad_content_type', { cause: type }));
