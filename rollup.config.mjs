@@ -119,6 +119,7 @@ export default [
       store: 'packages/core/src/store.ts',
       stream: 'packages/core/src/stream.ts',
       persist: 'packages/core/src/persist.ts',
+      schema: 'packages/core/src/schema.ts',
     },
     types: {
       index: 'packages/core/src/index.ts',
@@ -126,6 +127,7 @@ export default [
       store: 'packages/core/src/store.ts',
       stream: 'packages/core/src/stream.ts',
       persist: 'packages/core/src/persist.ts',
+      schema: 'packages/core/src/schema.ts',
     },
     development: true,
   }),

@@ -33,6 +33,12 @@ const budgets = [
     limit: 5 * KB,
   },
   { name: '@tidewire/core/persist', file: 'packages/core/dist/persist.js', limit: 1 * KB },
+  // Measured whole, with the core it wraps, and on its own (core external).
+  {
+    name: '@tidewire/core/schema (with the core)',
+    file: 'packages/core/dist/schema.js',
+    limit: 7.75 * KB,
+  },
   // Bindings are measured with the core's channel store bundled in: it exists only for them.
   {
     name: '@tidewire/react (without core, react)',

@@ -59,6 +59,8 @@ export const ADVICE: Partial<Record<ErrorCode, string>> = {
   publish_timeout:
     'No acknowledgement within publishTimeout: the event may or may not have been stored.',
   client_closed: 'The client was closed: create a new one.',
+  invalid_event:
+    "The data does not match the channel's schema: an event received is dropped (its position is kept), a publish is not sent.",
   listener_failed: 'A listener threw; its error is the cause.',
   unsupported:
     "No WebSocket or fetch here: pass WebSocket (in Node, from the 'ws' package) or fetch in the options.",

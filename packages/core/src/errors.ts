@@ -47,7 +47,9 @@ export type ErrorCode =
   /** `getToken` returned a value that cannot be sent as a header value. */
   | 'token_invalid'
   /** `createClient` or `openStream` was given an option it cannot work with (development build). */
-  | 'invalid_options';
+  | 'invalid_options'
+  /** An event or a publish did not match its channel's schema (`@tidewire/core/schema`). */
+  | 'invalid_event';
 
 // How each code behaves, in one place: each list names the codes that share a behaviour. A code in
 // none of them (a newer server's, a close the server chose such as `closed` or `rate_limited`) is
