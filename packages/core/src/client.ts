@@ -5,11 +5,13 @@ import { DEV } from './dev';
 import { createEmitter } from './emitter';
 import { ConnectionError, errorFor, PublishError, TidewireError } from './errors';
 import { parseFrame, splitFrames } from './frames';
+import { describeRecord, type InspectNote, type InspectRecord } from './inspect';
 import { bearer, createBase, type TransportOptions } from './links';
 import { CHANNEL_PATTERN, type ServerFrame } from './protocol';
 import { createOutbox, httpPublish, type PublishOptions, type PublishResult } from './publish';
 import {
   createRouter,
+  FALLBACK_TTL,
   type FallbackOptions,
   TRANSPORTS,
   type Transport,
@@ -70,6 +72,11 @@ export type ClientEvents = {
   state: (change: { transport: Transport; next: ConnectionState; prev: ConnectionState }) => void;
   /** Errors that concern no single subscription: bad frames, throwing listeners. */
   error: (context: { error: TidewireError }) => void;
+  /**
+   * Everything the client decides and receives, for devtools and tooling; development build
+   * only (the production build sends none). See {@link InspectRecord}.
+   */
+  inspect: (record: InspectRecord) => void;
 };
 
 /** A Tidewire client; see {@link createClient}. */
@@ -112,7 +119,7 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
       ? {
           ...options,
           getToken(context) {
-            log(`token asked (${context.reason}, attempt ${context.attempt})`);
+            note({ type: 'token', reason: context.reason, attempt: context.attempt });
             return options.getToken?.(context);
           },
         }
@@ -131,8 +138,15 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
     if (type !== 'error') listenerError(error);
     else log('listener_failed', error);
   });
+  /** Development build: tells `inspect` listeners, and the logger, of a decision. */
+  const note = (record: InspectNote) => {
+    emitter.emit('inspect', { ...record, at: env.now() } as InspectRecord);
+    const text = describeRecord(record);
+    if (text) log(text, record);
+  };
   const report = (error: TidewireError) => {
-    log(error.message, error);
+    if (DEV) note({ type: 'error', error });
+    else log(error.message, error);
     emitter.emit('error', { error });
   };
   const listenerError = (cause: unknown) => report(new TidewireError('listener_failed', { cause }));
@@ -140,14 +154,14 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
     [...chans.values()].filter((c) => c.route === t && c.placed && !c.failure);
   const send = (frame: object) => conns.websocket.send(JSON.stringify(frame));
   const join = (c: Channel) => {
-    if (DEV) log(`${c.name} joins on websocket${c.lastId ? ` after ${c.lastId}` : ''}`);
+    if (DEV) note({ type: 'join', channel: c.name, transport: 'websocket', since: c.lastId });
     send({ type: 'subscribe', channel: c.name, since: c.lastId });
   };
 
   const query = () =>
     `${url}/sse?${on('sse')
       .map((c) => {
-        if (DEV) log(`${c.name} joins on sse${c.lastId ? ` after ${c.lastId}` : ''}`);
+        if (DEV) note({ type: 'join', channel: c.name, transport: 'sse', since: c.lastId });
         return `channel=${encodeURIComponent(c.name)}${c.lastId ? `@${encodeURIComponent(c.lastId)}` : ''}`;
       })
       .join('&')}`;
@@ -155,6 +169,7 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
   const frames = (t: Transport, texts: unknown[], sink: Sink<ServerFrame>) => {
     for (const text of texts) {
       const f = parseFrame(text);
+      if (DEV && f) note({ type: 'frame', transport: t, frame: f });
       if (!f) report(new ConnectionError('bad_message'));
       else if (f.type === 'welcome') sink.onOpen(f.heartbeat);
       else if (t === 'sse' && f.type === 'error' && !f.channel)
@@ -178,8 +193,6 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
     if (env.now() < quietUntil) return;
     quietUntil = env.now() + clamp(expiresIn / 2, 1000, 60_000);
     tokens.get({ reason: 'refresh', attempt: 0 }).then((token) => {
-      if (DEV)
-        log(token === sentToken ? 'refresh: token unchanged, not sent' : 'refresh: new token sent');
       if (token === sentToken) return;
       sentToken = token;
       send({ type: 'auth', token });
@@ -198,7 +211,7 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
         c.deliver(f);
       } else if (f.type === 'subscribed') c.subscribed(f.position);
       else if (f.type === 'gap') {
-        if (DEV) log(`${c.name} gap (${f.reason})`);
+        if (DEV) note({ type: 'gap', channel: c.name, reason: f.reason });
         c.gap(f.reason);
       } else if (f.type === 'error') c.error(errorFor(f.code, { channel: f.channel }, f.message));
     } else if (f.type === 'error') report(errorFor(f.code, {}, f.message));
@@ -246,7 +259,8 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
       onMessage: (f) => onFrame(t, f),
       onState(next, prev) {
         state = { ...state, [t]: next };
-        log(`${t} ${next.status}`, next);
+        if (DEV) note({ type: 'state', transport: t, next, prev });
+        else log(`${t} ${next.status}`, next);
         if (t === 'websocket') {
           if (next.status === 'open') {
             for (const c of on(t)) join(c);
@@ -263,7 +277,17 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
         emitter.emit('state', { transport: t, next, prev });
       },
       onOutcome(outcome) {
-        if (router.observe(t, outcome)) placeAll(`${t}: ${outcome}`);
+        if (!router.observe(t, outcome)) return;
+        if (DEV) {
+          const stable = outcome === 'stable';
+          note({
+            type: 'fallback',
+            transport: t,
+            reason: stable ? 'a connection stayed open' : outcome.code,
+            until: stable ? undefined : env.now() + (options.fallback?.ttl ?? FALLBACK_TTL),
+          });
+        }
+        placeAll(DEV ? `${t}: ${outcome === 'stable' ? 'stable' : outcome.code}` : '');
       },
     });
 
@@ -290,7 +314,15 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
     const explicit = c.choices.filter((x) => x !== 'auto').pop();
     const t = router.pick(explicit ?? 'auto', c.duplex);
     if (c.placed && t === c.route) return;
-    if (DEV) log(`${c.name} on ${t} (${why})`);
+    if (DEV) {
+      note({
+        type: 'placement',
+        channel: c.name,
+        from: c.placed ? c.route : undefined,
+        to: t,
+        reason: why,
+      });
+    }
     if (c.placed) leave(c);
     // Publishes still waiting for the socket go by HTTP instead.
     if (t === 'sse') outbox.divert(c.name, (data, event) => post(c.name, data, event));
@@ -329,8 +361,8 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
   /** Logs the outcome of a publish (development build). */
   const logged = (channel: string, published: Promise<PublishResult>) => {
     published.then(
-      ({ id }) => log(`published on ${channel}: ${id}`),
-      (error: TidewireError) => log(`publish on ${channel} failed: ${error.message}`, error),
+      ({ id }) => note({ type: 'publish', channel, id, error: undefined }),
+      (error: TidewireError) => note({ type: 'publish', channel, id: undefined, error }),
     );
     return published;
   };
@@ -350,9 +382,9 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
       const choice = opts.transport ?? defaultChoice;
       ch.choices.push(choice);
       ch.duplex ||= !!opts.duplex;
-      if (DEV) log(`subscribe ${name}`, opts);
+      if (DEV) note({ type: 'subscribe', channel: name, options: opts });
       const handle = createHandle<M[typeof name]>(ch, listenerError, () => {
-        if (DEV) log(`unsubscribe ${name}`);
+        if (DEV) note({ type: 'unsubscribe', channel: name });
         ch.choices.splice(ch.choices.lastIndexOf(choice), 1);
         if (closed) return;
         if (ch.handles.size) place(ch, 'unsubscribe');

@@ -20,6 +20,7 @@ export {
   PublishError,
   TidewireError,
 } from './errors';
+export type { InspectRecord } from './inspect';
 export type { TransportOptions } from './links';
 export type { PublishOptions, PublishResult } from './publish';
 export type { FallbackOptions, Transport, TransportChoice } from './routing';

@@ -22,6 +22,9 @@ export interface FallbackOptions {
   ttl?: number;
 }
 
+/** How long a blocked transport is avoided by default, in ms. @internal */
+export const FALLBACK_TTL = 300_000;
+
 /** @internal */
 export interface Router {
   /**
@@ -47,7 +50,7 @@ const other = (t: Transport): Transport => (t === 'sse' ? 'websocket' : 'sse');
  */
 export function createRouter(
   env: Environment,
-  { after = 2, ttl = 300_000 }: FallbackOptions = {},
+  { after = 2, ttl = FALLBACK_TTL }: FallbackOptions = {},
   onChange: () => void,
 ): Router {
   const fails = { sse: 0, websocket: 0 };

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type Client, type ClientOptions, createClient } from '../src/client';
+import type { InspectRecord } from '../src/inspect';
 import { openStream } from '../src/stream';
 import type { WebSocketConstructor } from '../src/transports/websocket';
 import { event, FakeSocket, fakeSseFetch, subscribed, welcome } from './fakes';
@@ -135,7 +136,7 @@ describe('decision logs', () => {
       getToken: () => 'secret-token',
       environment: f.env,
       retryDelay: () => 100,
-      logger: (message, details) => logs.push(`${message} ${JSON.stringify(details) ?? ''}`),
+      logger: (message) => logs.push(message),
     });
     const prices = client.subscribe('prices', { since: 'e-5' });
     const chat = client.subscribe('chat', { duplex: true });
@@ -154,7 +155,7 @@ describe('decision logs', () => {
     chat.unsubscribe();
     const text = logs.join('\n');
     for (const line of [
-      'tidewire: subscribe prices {"since":"e-5"}',
+      'tidewire: subscribe prices',
       'tidewire: prices on sse (subscribe)',
       'tidewire: chat on websocket (subscribe)',
       'tidewire: token asked (connect, attempt 0)',
@@ -178,6 +179,90 @@ describe('decision logs', () => {
       debug: true,
     });
     client.subscribe('prices');
-    expect(info).toHaveBeenCalledWith('tidewire: subscribe prices', {});
+    expect(info).toHaveBeenCalledWith('tidewire: subscribe prices', {
+      type: 'subscribe',
+      channel: 'prices',
+      options: {},
+    });
+  });
+});
+
+describe('inspection records', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+    FakeSocket.all = [];
+  });
+  afterEach(() => vi.useRealTimers());
+
+  it('should record decisions and frames, in order, stamped by the client clock, with no token', async () => {
+    const net = fakeSseFetch();
+    const f = fakeEnvironment();
+    const client = createClient({
+      url: 'http://127.0.0.1:1/tw',
+      fetch: net.fetch,
+      WebSocket: FakeSocket as unknown as WebSocketConstructor,
+      getToken: () => 'secret-token',
+      environment: f.env,
+      retryDelay: () => 100,
+      fallback: { after: 1, ttl: 60_000 },
+    });
+    const records: InspectRecord[] = [];
+    const off = client.on('inspect', (record) => records.push(record));
+    client.subscribe('room', { duplex: true });
+    await tick();
+    // The socket fails before it opens: 'auto' moves the duplex channel to SSE.
+    FakeSocket.last().drop(1006);
+    // The move continues the client's one retry schedule: SSE waits out the current delay.
+    await vi.advanceTimersByTimeAsync(150);
+    await tick();
+    net.last().push(welcome);
+    net.last().push(subscribed('room'));
+    net.last().push(event('room', 'e-1'));
+    await tick();
+    off();
+    client.close();
+    const kinds = records.map((record) => record.type);
+    expect(kinds.slice(0, 3)).toEqual(['subscribe', 'placement', 'state']);
+    expect(records).toContainEqual(
+      expect.objectContaining({
+        type: 'placement',
+        channel: 'room',
+        from: undefined,
+        to: 'websocket',
+        reason: 'subscribe',
+      }),
+    );
+    expect(records).toContainEqual(
+      expect.objectContaining({ type: 'token', reason: 'connect', attempt: 0 }),
+    );
+    const fallback = records.find((record) => record.type === 'fallback');
+    expect(fallback).toMatchObject({ transport: 'websocket', reason: 'network' });
+    expect(fallback?.type === 'fallback' && fallback.until).toBe(fallback!.at + 60_000);
+    expect(records).toContainEqual(
+      expect.objectContaining({
+        type: 'placement',
+        channel: 'room',
+        from: 'websocket',
+        to: 'sse',
+        reason: 'websocket: network',
+      }),
+    );
+    expect(records).toContainEqual(
+      expect.objectContaining({
+        type: 'join',
+        channel: 'room',
+        transport: 'sse',
+        since: undefined,
+      }),
+    );
+    expect(records).toContainEqual(
+      expect.objectContaining({
+        type: 'frame',
+        transport: 'sse',
+        frame: expect.objectContaining({ type: 'event', id: 'e-1' }),
+      }),
+    );
+    expect(records.every((record) => typeof record.at === 'number')).toBe(true);
+    expect(JSON.stringify(records)).not.toContain('secret-token');
   });
 });
