@@ -95,3 +95,19 @@ function checkBaseUrl(url: unknown): void {
   }
   checkUrl(url, 'url', ['http:', 'https:']);
 }
+
+/**
+ * Throws `invalid_options` for subscribe options the server would refuse, naming the channel.
+ * Called by the development build only.
+ * @internal
+ */
+export function checkSubscribeOptions(channel: string, options: { rewind?: unknown }): void {
+  const { rewind } = options;
+  if (rewind !== undefined && !(Number.isInteger(rewind) && (rewind as number) >= 0)) {
+    throw new TidewireError(
+      'invalid_options',
+      { channel },
+      `rewind must be a whole number of events from 0, got ${String(rewind)}`,
+    );
+  }
+}

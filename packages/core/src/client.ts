@@ -1,5 +1,5 @@
 import { clamp } from './backoff';
-import { checkOptions } from './check-options';
+import { checkOptions, checkSubscribeOptions } from './check-options';
 import type { Connection, ConnectionState, Connector, Sink } from './connection';
 import { DEV } from './dev';
 import { createEmitter } from './emitter';
@@ -49,15 +49,15 @@ export interface ClientOptions extends TransportOptions {
   /** When `'auto'` moves channels off a transport that does not work. @default { after: 2, ttl: 300000 } */
   fallback?: FallbackOptions;
   /**
-   * Receives what the client decides and why, never a token: state changes with their attempt
-   * and backoff delay, and errors. The development build adds every decision: subscribe and
-   * unsubscribe, each placement and fallback move of a channel and why, the positions a
-   * (re)connection resumes from, gaps, publishes and their outcome, and each token asked for
-   * and why.
+   * Development build: receives what the client decides and why, never a token: subscribe and
+   * unsubscribe, state changes with their attempt and backoff delay, each placement and
+   * fallback move of a channel and why, the positions a (re)connection resumes from, gaps,
+   * publishes and their outcome, each token asked for and why, and errors. The production
+   * build logs nothing: listen to `state` and `error` there.
    * @default none (`console.info` with `debug`)
    */
   logger?: (message: string, details?: unknown) => void;
-  /** Logs to the console what `logger` would receive, when no `logger` is given. @default false */
+  /** Development build: logs to the console what `logger` would receive, when no `logger` is given. @default false */
   debug?: boolean;
 }
 
@@ -136,7 +136,7 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
   // A throwing `error` listener is only logged: reporting it would call it again.
   const emitter = createEmitter<ClientEvents>((error, type) => {
     if (type !== 'error') listenerError(error);
-    else log('listener_failed', error);
+    else if (DEV) log('listener_failed', error);
   });
   /** Development build: tells `inspect` listeners, and the logger, of a decision. */
   const note = (record: InspectNote) => {
@@ -146,7 +146,6 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
   };
   const report = (error: TidewireError) => {
     if (DEV) note({ type: 'error', error });
-    else log(error.message, error);
     emitter.emit('error', { error });
   };
   const listenerError = (cause: unknown) => report(new TidewireError('listener_failed', { cause }));
@@ -155,14 +154,14 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
   const send = (frame: object) => conns.websocket.send(JSON.stringify(frame));
   const join = (c: Channel) => {
     if (DEV) note({ type: 'join', channel: c.name, transport: 'websocket', since: c.lastId });
-    send({ type: 'subscribe', channel: c.name, since: c.lastId });
+    send({ type: 'subscribe', channel: c.name, since: c.lastId, rewind: c.rewind });
   };
 
   const query = () =>
     `${url}/sse?${on('sse')
       .map((c) => {
         if (DEV) note({ type: 'join', channel: c.name, transport: 'sse', since: c.lastId });
-        return `channel=${encodeURIComponent(c.name)}${c.lastId ? `@${encodeURIComponent(c.lastId)}` : ''}`;
+        return `channel=${encodeURIComponent(c.name)}${c.lastId ? `@${encodeURIComponent(c.lastId)}` : c.rewind ? `~${c.rewind}` : ''}`;
       })
       .join('&')}`;
   /** Frames of both transports: the welcome opens, an unscoped SSE error ends the stream. */
@@ -260,7 +259,6 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
       onState(next, prev) {
         state = { ...state, [t]: next };
         if (DEV) note({ type: 'state', transport: t, next, prev });
-        else log(`${t} ${next.status}`, next);
         if (t === 'websocket') {
           if (next.status === 'open') {
             for (const c of on(t)) join(c);
@@ -372,9 +370,10 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
       if (closed) throw new TidewireError('client_closed');
       if (!CHANNEL_PATTERN.test(name))
         throw new TidewireError('invalid_channel', { channel: String(name) });
+      if (DEV) checkSubscribeOptions(name, opts);
       let c = chans.get(name);
       if (!c) {
-        c = createChannel(name, opts.since, (t) => conns[t].state());
+        c = createChannel(name, opts.since, (t) => conns[t].state(), opts.rewind);
         chans.set(name, c);
       }
       const ch = c;

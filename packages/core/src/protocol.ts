@@ -132,7 +132,10 @@ export interface AuthFrame {
 export interface SubscribeFrame {
   type: 'subscribe';
   channel: string;
+  /** Resume after this position. */
   since?: string;
+  /** Without `since`: replay up to this many of the channel's newest events first. */
+  rewind?: number;
 }
 
 /** Client → server (WebSocket): stop a subscription. */

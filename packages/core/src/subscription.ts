@@ -69,6 +69,13 @@ export interface SubscribeOptions {
   transport?: TransportChoice;
   /** Resume after this event id (a saved `lastEventId`). @default the persisted position, if any */
   since?: string | undefined;
+  /**
+   * Without a position (`since`, or a persisted one, which win), first replay up to this many of
+   * the channel's newest events still in the server's history, then go live. Only the handle
+   * that opens the channel asks: later handles share its subscription.
+   * @default 0
+   */
+  rewind?: number;
   /** Declare that the app will publish here: `'auto'` then prefers WebSocket. @default false */
   duplex?: boolean;
 }
@@ -97,6 +104,8 @@ export interface Channel {
   duplex: boolean;
   route: Transport;
   lastId: string | undefined;
+  /** How many past events to replay when the channel has no position yet. */
+  readonly rewind: number | undefined;
   /** Confirmed by `subscribed` on its current route. */
   live: boolean;
   /** A channel-level fatal error (forbidden…): it is left out of requests. */
@@ -127,6 +136,7 @@ export function createChannel(
   name: string,
   since: string | undefined,
   connection: (route: Transport) => ConnectionState,
+  rewind?: number,
 ): Channel {
   let snap: SubscriptionSnapshot | undefined;
   let lastEvent: ChannelEvent | undefined;
@@ -145,6 +155,7 @@ export function createChannel(
     duplex: false,
     route: 'sse',
     lastId: since,
+    rewind,
     live: false,
     failure: undefined,
     linger: undefined,
