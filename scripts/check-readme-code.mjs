@@ -1,18 +1,20 @@
 /**
- * Type-checks every ```ts and ```tsx code block of README.md and packages/*\/README.md, so that
- * what a newcomer copies compiles.
+ * Type-checks every ```ts and ```tsx code block of README.md, packages/*\/README.md and
+ * docs/**\/*.md, so that what a newcomer copies compiles. The generated API reference
+ * (docs/api/) is left out: its blocks are signatures and the examples of the sources' TSDoc,
+ * fragments that the sources' own type check stands behind.
  *
- * Each block becomes its own module in a temporary directory (one folder per README), checked
- * with the repository's TypeScript under the options of the Vite templates (strict,
+ * Each block becomes its own module in a temporary directory (one folder per Markdown file),
+ * checked with the repository's TypeScript under the options of the Vite templates (strict,
  * `noUnusedLocals`, `noUnusedParameters`…). `@tidewire/*` resolves to the workspace packages'
  * sources; react, react-dom, vue, ws and zod to the workspace's node_modules.
  *
  * Conventions inside a block:
- * - a first line `// name.ts` names the module, so other blocks of the same README can import
+ * - a first line `// name.ts` names the module, so other blocks of the same file can import
  *   it (`./name`); otherwise the module is named after the block's line;
  * - a first line `// check: skip (why)` leaves a deliberate fragment out; the reason is required;
  * - the app's own things a snippet only refers to (`render`, `refetchOrders`…) are declared in
- *   {@link PRELUDE} below, not in the README.
+ *   {@link PRELUDE} below, not in the Markdown.
  *
  * Usage: `node scripts/check-readme-code.mjs [--keep]` (`--keep` leaves the directory behind).
  */
@@ -21,6 +23,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fences, markdownFiles } from './markdown.mjs';
 
 const started = performance.now();
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -49,40 +52,19 @@ declare module '*.vue' {
 const SKIP = /^\/\/\s*check:\s*skip\b(.*)$/;
 const NAMED = /^\/\/\s*([\w-]+\.tsx?)\s*$/;
 
-/** The READMEs to check, relative to the root. */
-function readmes() {
-  const packages = readdirSync(join(root, 'packages'), { withFileTypes: true })
-    .filter((entry) => entry.isDirectory())
-    .map((entry) => `packages/${entry.name}/README.md`)
-    .filter((path) => {
-      try {
-        readFileSync(join(root, path));
-        return true;
-      } catch {
-        return false;
-      }
-    });
-  return ['README.md', ...packages.sort()];
+/** The Markdown files to check, relative to the root: the READMEs and the guides in docs/. */
+function documents() {
+  return markdownFiles(root).filter(
+    (path) =>
+      path === 'README.md' ||
+      /^packages\/[^/]+\/README\.md$/.test(path) ||
+      (path.startsWith('docs/') && !path.startsWith('docs/api/')),
+  );
 }
 
 /** The ```ts / ```tsx blocks of a Markdown text: language, first code line (1-based), lines. */
 function blocks(text) {
-  const found = [];
-  const lines = text.split('\n');
-  let open;
-  for (const [index, line] of lines.entries()) {
-    if (open) {
-      if (/^\s*```\s*$/.test(line)) {
-        found.push(open);
-        open = undefined;
-      } else open.lines.push(line);
-      continue;
-    }
-    const fence = /^\s*```\s*([\w-]*)/.exec(line);
-    if (!fence) continue;
-    open = { language: fence[1], line: index + 2, lines: [] };
-  }
-  return found.filter((block) => block.language === 'ts' || block.language === 'tsx');
+  return fences(text).filter((block) => block.language === 'ts' || block.language === 'tsx');
 }
 
 /** Where a bare module's types live in the workspace: `@types/<name>` first, else the package. */
@@ -138,10 +120,13 @@ const origins = new Map();
 const problems = [];
 let skipped = 0;
 
-for (const readme of readmes()) {
+for (const readme of documents()) {
   const folder = join(
     directory,
-    readme.replace(/\/?README\.md$/, '').replace(/\//g, '-') || 'root',
+    readme
+      .replace(/\/?README\.md$/, '')
+      .replace(/\.md$/, '')
+      .replace(/\//g, '-') || 'root',
   );
   mkdirSync(folder, { recursive: true });
   for (const block of blocks(readFileSync(join(root, readme), 'utf8'))) {
@@ -157,7 +142,7 @@ for (const readme of readmes()) {
     const name = NAMED.exec(first)?.[1] ?? `line-${block.line}.${block.language}`;
     const file = join(folder, name);
     if (origins.has(file)) {
-      problems.push(`${readme}:${block.line}: another block of this README is also named ${name}`);
+      problems.push(`${readme}:${block.line}: another block of this file is also named ${name}`);
       continue;
     }
     writeFileSync(file, block.lines.join('\n'));
@@ -222,7 +207,7 @@ if (keep) console.log(`The modules and tsconfig.json are in ${directory}`);
 else rmSync(directory, { recursive: true, force: true });
 
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
-const summary = `${origins.size} README code blocks type-checked, ${skipped} skipped, in ${seconds} s`;
+const summary = `${origins.size} Markdown code blocks type-checked, ${skipped} skipped, in ${seconds} s`;
 if (problems.length > 0) {
   console.error(problems.join('\n'));
   console.error(`\n${problems.length} problem(s); ${summary}`);

@@ -63,12 +63,15 @@ export interface ClientOptions extends TransportOptions {
 
 /** The connection state of each transport. */
 export interface ClientState {
+  /** The connection that all SSE channels share. */
   readonly sse: ConnectionState;
+  /** The socket that all WebSocket channels share. */
   readonly websocket: ConnectionState;
 }
 
 /** Listener signatures of a {@link Client}. */
 export type ClientEvents = {
+  /** A transport's connection state changed from `prev` to `next`. */
   state: (change: { transport: Transport; next: ConnectionState; prev: ConnectionState }) => void;
   /** Errors that concern no single subscription: bad frames, throwing listeners. */
   error: (context: { error: TidewireError }) => void;
@@ -89,7 +92,9 @@ export interface Client<M extends object = ChannelMap> {
     data: M[C],
     options?: PublishOptions,
   ): Promise<PublishResult>;
+  /** The connection state of each transport now. */
   getState(): ClientState;
+  /** Adds a listener for `state` or `error`; returns its disposer. */
   on<K extends keyof ClientEvents>(type: K, listener: ClientEvents[K]): () => void;
   /** Closes everything: no timer, listener, socket or request is left. */
   close(): void;

@@ -7,17 +7,17 @@ export type EnvironmentSignal = 'online' | 'offline' | 'visible' | 'hidden';
  * never when the module loads.
  */
 export interface Environment {
-  /** @default globalThis.setTimeout, looked up at each call */
+  /** Calls `callback` once after `ms` milliseconds; returns a handle for `clearTimeout`. @default globalThis.setTimeout, looked up at each call */
   setTimeout(callback: () => void, ms: number): unknown;
-  /** @default globalThis.clearTimeout */
+  /** Cancels a timer set by `setTimeout`. @default globalThis.clearTimeout */
   clearTimeout(handle: unknown): void;
   /** Wall-clock milliseconds, used for deadlines that must survive throttled timers. @default Date.now */
   now(): number;
   /** A number in [0, 1) for jitter. @default Math.random */
   random(): number;
-  /** @default `navigator.onLine`, true when there is no navigator */
+  /** Whether the browser is online. @default `navigator.onLine`, true when there is no navigator */
   online(): boolean;
-  /** @default `document.visibilityState !== 'hidden'`, true when there is no document */
+  /** Whether the page is visible. @default `document.visibilityState !== 'hidden'`, true when there is no document */
   visible(): boolean;
   /**
    * Reports online/offline and visibility changes; returns the disposer.

@@ -1,3 +1,9 @@
+/**
+ * The Tidewire client: {@link createClient} and what it takes and returns, the errors it raises
+ * and the connection state machine. The optional entries `@tidewire/core/stream` and
+ * `@tidewire/core/persist` add plain streams and persisted positions.
+ * @module
+ */
 export type { BackoffOptions, RetryContext, RetryDelay } from './backoff';
 export { exponentialBackoff } from './backoff';
 export type {

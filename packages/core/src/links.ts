@@ -18,9 +18,13 @@ import type { WebSocketConstructor } from './transports/websocket';
 export interface TransportOptions {
   /** Called before every connect and reconnect (and for HTTP publish). @default no token (cookies) */
   getToken?: GetToken;
-  /** @default globalThis.WebSocket, looked up when connecting (inject `ws` in Node) */
+  /**
+   * The WebSocket constructor. Where there is no global one (Node before 22), pass `WebSocket`
+   * from the `ws` package.
+   * @default globalThis.WebSocket, looked up when connecting
+   */
   WebSocket?: WebSocketConstructor;
-  /** @default globalThis.fetch, looked up at each call */
+  /** The fetch function, for SSE and HTTP publish. @default globalThis.fetch, looked up at each call */
   fetch?: typeof globalThis.fetch;
   /** fetch credentials mode. @default 'same-origin' */
   credentials?: RequestCredentials;

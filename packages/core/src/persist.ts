@@ -11,8 +11,11 @@ import type { SubscribeOptions, Subscription } from './subscription';
 
 /** The subset of the Web Storage API `persistPositions` uses. */
 export interface StorageLike {
+  /** The value saved under `key`, or `null`. */
   getItem(key: string): string | null;
+  /** Saves `value` under `key`. A throw (quota, privacy mode) is ignored. */
   setItem(key: string, value: string): void;
+  /** Removes the value saved under `key`. */
   removeItem(key: string): void;
 }
 

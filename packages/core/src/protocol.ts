@@ -52,7 +52,9 @@ export const DEFAULT_EVENT_TYPE = 'message';
 
 /** Server → client: the connection is ready. */
 export interface WelcomeFrame {
+  /** The frame's type. */
   type: 'welcome';
+  /** The server's current history epoch (informational). */
   epoch: string;
   /** Milliseconds between server heartbeats. */
   heartbeat: number;
@@ -62,7 +64,9 @@ export interface WelcomeFrame {
 
 /** Server → client: a subscription is active. */
 export interface SubscribedFrame {
+  /** The frame's type. */
   type: 'subscribed';
+  /** The channel now subscribed. */
   channel: string;
   /** The server's position when the subscription went live: resuming from it misses nothing. */
   position?: string;
@@ -70,44 +74,63 @@ export interface SubscribedFrame {
 
 /** Server → client: one event of a channel. */
 export interface EventFrame {
+  /** The frame's type. */
   type: 'event';
+  /** The channel it was published on. */
   channel: string;
+  /** The event's id: its position, strictly increasing within the channel. */
   id: string;
+  /** The application's event type (`"message"` when the publisher gave none). */
   event: string;
+  /** The payload, any JSON value. */
   data: unknown;
 }
 
 /** Server → client: a resume position could not be replayed. */
 export interface GapFrame {
+  /** The frame's type. */
   type: 'gap';
+  /** The channel whose position could not be replayed. */
   channel: string;
+  /** Why; see {@link GapReason}. */
   reason: GapReason;
 }
 
 /** Server → client: a request, subscription or publish failed. */
 export interface ErrorFrame {
+  /** The frame's type. */
   type: 'error';
+  /** What failed; see {@link ErrorCode}. */
   code: ErrorCode;
+  /** Human-readable; never contains a credential. */
   message: string;
+  /** The channel it concerns, if any: that channel is no longer subscribed on this connection. */
   channel?: string;
+  /** The `ref` of the `publish` it answers, if it answers one. */
   ref?: string;
 }
 
 /** Server → client (WebSocket): heartbeat. */
 export interface PingFrame {
+  /** The frame's type. */
   type: 'ping';
 }
 
 /** Server → client (WebSocket): the credential expires soon; send a new `auth`. */
 export interface RefreshFrame {
+  /** The frame's type. */
   type: 'refresh';
+  /** Milliseconds until the credential expires. */
   expiresIn: number;
 }
 
 /** Server → client (WebSocket): a publish was accepted. */
 export interface AckFrame {
+  /** The frame's type. */
   type: 'ack';
+  /** The `ref` of the `publish` it answers. */
   ref: string;
+  /** The id the event received. */
   id: string;
 }
 
@@ -124,15 +147,19 @@ export type ServerFrame =
 
 /** Client → server (WebSocket): the credential; first frame, and again to refresh. */
 export interface AuthFrame {
+  /** The frame's type. */
   type: 'auth';
+  /** The bearer token; absent when the server authenticates by cookies. */
   token?: string;
 }
 
 /** Client → server (WebSocket): start (or restart) a subscription. */
 export interface SubscribeFrame {
+  /** The frame's type. */
   type: 'subscribe';
+  /** The channel to subscribe to. */
   channel: string;
-  /** Resume after this position. */
+  /** The position to resume after; without it (and without `rewind`), live events only. */
   since?: string;
   /** Without `since`: replay up to this many of the channel's newest events first. */
   rewind?: number;
@@ -140,16 +167,23 @@ export interface SubscribeFrame {
 
 /** Client → server (WebSocket): stop a subscription. */
 export interface UnsubscribeFrame {
+  /** The frame's type. */
   type: 'unsubscribe';
+  /** The channel to stop. */
   channel: string;
 }
 
 /** Client → server (WebSocket): publish an event, answered by `ack` or `error` with the same `ref`. */
 export interface PublishFrame {
+  /** The frame's type. */
   type: 'publish';
+  /** Chosen by the client, unique among its unanswered publishes on the connection. */
   ref: string;
+  /** The channel to publish on. */
   channel: string;
+  /** The application's event type. @default 'message' */
   event?: string;
+  /** The payload, any JSON value (`null` for none). */
   data: unknown;
 }
 

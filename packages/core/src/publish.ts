@@ -19,6 +19,7 @@ export interface PublishOptions {
 
 /** What a publish resolves to: the id the server gave the event. */
 export interface PublishResult {
+  /** The id (position) the server gave the event. */
   id: string;
 }
 

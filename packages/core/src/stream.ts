@@ -17,7 +17,7 @@ import { openWebSocket } from './transports/websocket';
 
 /** Options of {@link openStream}. */
 export interface StreamOptions extends TransportOptions {
-  /** @default 'sse' */
+  /** The endpoint's transport. @default 'sse' */
   transport?: 'sse' | 'websocket';
   /** WebSocket only: the first message to send, built from the token. @default none (the token is not sent) */
   authMessage?: (token: string) => string;
@@ -41,19 +41,25 @@ export interface StreamMessage {
 
 /** Listener signatures of a {@link Stream}. */
 export type StreamEvents = {
+  /** A message arrived. */
   message: (message: StreamMessage) => void;
+  /** The connection state changed from `prev` to `next`. */
   state: (change: { next: ConnectionState; prev: ConnectionState }) => void;
+  /** The connection failed (it retries unless the error is fatal), or a listener threw. */
   error: (context: { error: TidewireError }) => void;
 };
 
 /** A reconnecting plain stream. */
 export interface Stream {
+  /** Adds a listener for `message`, `state` or `error`; returns its disposer. */
   on<K extends keyof StreamEvents>(type: K, listener: StreamEvents[K]): () => void;
+  /** The connection state now. */
   getState(): ConnectionState;
   /** The id the next reconnection resumes from (SSE). */
   lastEventId(): string;
   /** WebSocket only: sends when open; false otherwise. */
   send(data: string): boolean;
+  /** Closes the stream for good. */
   close(): void;
 }
 

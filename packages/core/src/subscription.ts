@@ -6,17 +6,25 @@ import type { Transport, TransportChoice } from './routing';
 
 /** One event of a channel, as listeners receive it. */
 export interface ChannelEvent<T = unknown> {
+  /** The channel it was published on. */
   channel: string;
   /** The event's position; give it back as `since` to resume after it. */
   id: string;
   /** The application's event type (`"message"` unless the publisher chose one). */
   type: string;
+  /** The payload, as the publisher sent it. */
   data: T;
 }
 
 /** A `gap`: events before the current one could not be replayed. Refetch the state. */
 export interface GapInfo {
+  /** The channel whose history could not be replayed. */
   channel: string;
+  /**
+   * Why: `trimmed` (history was cut past the position), `epoch` (the position belongs to a
+   * history the server no longer has, as after a restart with a new store) or `invalid` (not a
+   * position this server issued).
+   */
   reason: GapReason;
 }
 
@@ -32,11 +40,15 @@ export type SubscriptionStatus = 'connecting' | 'live' | 'reconnecting' | 'faile
 
 /** An immutable picture of a channel: the same object until something changes. */
 export interface SubscriptionSnapshot<T = unknown> {
+  /** The channel. */
   readonly channel: string;
+  /** Where the subscription stands; see {@link SubscriptionStatus}. */
   readonly status: SubscriptionStatus;
+  /** The transport the channel is on now. */
   readonly transport: Transport;
   /** The id of the newest event delivered, else the `since` it started from, else the server's position when it went live. */
   readonly lastEventId: string | undefined;
+  /** The newest event delivered, if any. */
   readonly lastEvent: ChannelEvent<T> | undefined;
   /** Why it is failed or reconnecting, when known. */
   readonly error: TidewireError | undefined;
@@ -52,8 +64,11 @@ export interface SubscriptionSnapshot<T = unknown> {
 
 /** Listener signatures of a {@link Subscription}. */
 export type SubscriptionEvents<T> = {
+  /** A new event; never one already delivered. */
   event: (event: ChannelEvent<T>) => void;
+  /** The server could not replay from the channel's position: refetch the state. */
   gap: (gap: GapInfo) => void;
+  /** A channel error (such as `forbidden`), or the connection failed for good. */
   error: (context: { error: TidewireError }) => void;
   /** `getSnapshot()` would now return a new object. */
   change: () => void;
@@ -82,12 +97,14 @@ export interface SubscribeOptions {
 
 /** One handle on a channel. Several handles share one server-side subscription. */
 export interface Subscription<T = unknown> {
+  /** The channel this handle is on. */
   readonly channel: string;
   /** Adds a listener; returns its disposer. */
   on<K extends keyof SubscriptionEvents<T>>(
     type: K,
     listener: SubscriptionEvents<T>[K],
   ): () => void;
+  /** The channel's state now: the same object until something changes. */
   getSnapshot(): SubscriptionSnapshot<T>;
   /** Releases this handle (idempotent); the channel closes shortly after its last handle. */
   unsubscribe(): void;

@@ -16,6 +16,7 @@ export type TokenReason =
 
 /** What `getToken` is told. */
 export interface TokenContext {
+  /** Why the token is asked for; see {@link TokenReason}. */
   reason: TokenReason;
   /** Consecutive attempts for this connection; 0 for the first. */
   attempt: number;

@@ -10,6 +10,7 @@ const TidewireContext = createContext<AnyClient | null>(null);
 export interface TidewireProviderProps {
   /** The client every hook below this provider uses. Create it once, outside render. */
   client: AnyClient;
+  /** The tree whose hooks use `client`. */
   children?: ReactNode;
 }
 

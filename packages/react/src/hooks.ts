@@ -118,14 +118,18 @@ export function usePublish(
 
 /** The hooks, typed by a channel map; see {@link createTidewireHooks}. */
 export interface TidewireHooks<M extends object> {
+  /** {@link useTidewireClient}, typed by the channel map. */
   useTidewireClient(): Client<M>;
+  /** {@link useSubscription}: the channel name is checked, the event data and `select` inferred. */
   useSubscription<C extends keyof M & string, S = SubscriptionState<M[C]>>(
     channel: C,
     options?: UseSubscriptionOptions<M[C], S>,
   ): S;
+  /** {@link usePublish}: the channel name is checked and the payload typed by it. */
   usePublish<C extends keyof M & string>(
     channel: C,
   ): (data: M[C], options?: PublishOptions) => Promise<PublishResult>;
+  /** {@link useConnectionState}, unchanged. */
   useConnectionState(): ClientState;
 }
 

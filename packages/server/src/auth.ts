@@ -20,8 +20,10 @@ export type AuthErrorCode = 'unauthorized' | 'token_expired' | 'forbidden';
  */
 export class AuthError extends Error {
   override name = 'AuthError' as const;
+  /** Why the credential was refused. */
   readonly code: AuthErrorCode;
 
+  /** `message` defaults to a short description of `code`. */
   constructor(code: AuthErrorCode = 'unauthorized', message?: string, options?: ErrorOptions) {
     super(message ?? defaultMessages[code], options);
     this.code = code;
@@ -41,6 +43,10 @@ const defaultMessages: Record<AuthErrorCode, string> = {
 
 /** What a successful `authenticate` returns. */
 export interface AuthResult<P> {
+  /**
+   * Who the token stands for: passed to `authorize` and `onPublish`; a string or number
+   * principal also counts toward `limits.maxConnectionsPerPrincipal`.
+   */
   principal: P;
   /** When the credential expires, in milliseconds since the epoch. */
   expiresAt?: number;

@@ -1,3 +1,9 @@
+/**
+ * The reference Node server: {@link createTidewireServer} serves the SSE, WebSocket and HTTP
+ * publish endpoints of the Tidewire protocol on a `node:http` server, with history in memory
+ * through {@link createMemoryStore}.
+ * @module
+ */
 export {
   AuthError,
   type AuthErrorCode,

@@ -3,7 +3,12 @@
  * failures and dropped connections. Messages and details never contain tokens.
  */
 export interface Logger {
+  /**
+   * What clients did or hit: a refused origin (once per origin), a limit reached (at most once a
+   * minute per principal or address). The default logger drops these.
+   */
   warn(message: string, details?: Record<string, unknown>): void;
+  /** What the operator should look at: a hook that threw, a request that failed. */
   error(message: string, details?: Record<string, unknown>): void;
 }
 

@@ -116,12 +116,17 @@ export interface HistoryOptions {
 
 /** What `onPublish` receives after an event was accepted. */
 export interface PublishContext<P> {
+  /** The channel it was published on. */
   channel: string;
+  /** The id the event received. */
   id: string;
+  /** The application's event type. */
   event: string;
+  /** The payload, as published. */
   data: unknown;
   /** Who published: `undefined` for {@link TidewireServer.publish}. */
   principal: P | undefined;
+  /** How it arrived: `publish()` on the server, `POST {path}/publish`, or a WebSocket `publish` frame. */
   source: 'server' | 'http' | 'websocket';
 }
 

@@ -8,8 +8,10 @@ export type PublishErrorCode = 'invalid_channel' | 'bad_request' | 'too_large' |
  */
 export class PublishError extends Error {
   override name = 'PublishError' as const;
+  /** Why the event was refused. */
   readonly code: PublishErrorCode;
 
+  /** An error for `code`, with a message that says what was wrong. */
   constructor(code: PublishErrorCode, message: string) {
     super(message);
     this.code = code;

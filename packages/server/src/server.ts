@@ -36,6 +36,7 @@ export interface PublishResult {
 
 /** Counters returned by {@link TidewireServer.stats}. */
 export interface ServerStats {
+  /** Open connections of each transport. */
   connections: { sse: number; websocket: number };
   /** Channel subscriptions across all connections. */
   subscriptions: number;

@@ -6,9 +6,13 @@ export type TimerHandle = unknown;
  * `TidewireServerOptions.timers`.
  */
 export interface Timers {
+  /** Calls `callback` once after `ms` milliseconds; returns its handle. */
   setTimeout(callback: () => void, ms: number): TimerHandle;
+  /** Cancels a timer set by `setTimeout`. */
   clearTimeout(handle: TimerHandle): void;
+  /** Calls `callback` every `ms` milliseconds; returns its handle. */
   setInterval(callback: () => void, ms: number): TimerHandle;
+  /** Cancels a timer set by `setInterval`. */
   clearInterval(handle: TimerHandle): void;
 }
 

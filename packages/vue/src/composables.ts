@@ -44,11 +44,17 @@ export type ReadonlyRef<T> = Readonly<ShallowRef<T>>;
 export interface UseSubscriptionReturn<T = unknown, S = SubscriptionState<T>> {
   /** The whole state (changes with every event). */
   state: ReadonlyRef<SubscriptionState<T>>;
+  /** Where the subscription stands: `'idle'`, or the core's {@link SubscriptionState} status. */
   status: ReadonlyRef<SubscriptionState<T>['status']>;
+  /** The newest event, if any. */
   lastEvent: ReadonlyRef<ChannelEvent<T> | undefined>;
+  /** The newest event's id, else the `since` it started from. */
   lastEventId: ReadonlyRef<string | undefined>;
+  /** Why it is failed or reconnecting, when known. */
   error: ReadonlyRef<SubscriptionState<T>['error']>;
+  /** The transport the channel is on; `undefined` while idle. */
   transport: ReadonlyRef<SubscriptionState<T>['transport']>;
+  /** The last `keep` events, oldest first. */
   events: ReadonlyRef<readonly ChannelEvent<T>[]>;
   /** `select(state)`. */
   selected: ReadonlyRef<S>;
@@ -158,12 +164,16 @@ export function usePublish(channel: MaybeRefOrGetter<string>): Publish {
 
 /** The composables, typed by a channel map; see {@link createTidewireComposables}. */
 export interface TidewireComposables<M extends object> {
+  /** {@link useTidewireClient}, typed by the channel map. */
   useTidewireClient(): Client<M>;
+  /** {@link useSubscription}: the channel name is checked, the event data and `select` inferred. */
   useSubscription<C extends keyof M & string, S = SubscriptionState<M[C]>>(
     channel: MaybeRefOrGetter<C>,
     options?: UseSubscriptionOptions<M[C], S>,
   ): UseSubscriptionReturn<M[C], S>;
+  /** {@link usePublish}: the channel name is checked and the payload typed by it. */
   usePublish<C extends keyof M & string>(channel: MaybeRefOrGetter<C>): Publish<M[C]>;
+  /** {@link useConnectionState}, unchanged. */
   useConnectionState(): ReadonlyRef<ClientState>;
 }
 

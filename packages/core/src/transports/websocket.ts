@@ -2,9 +2,13 @@ import { ConnectionError, closeError, type TidewireError } from '../errors';
 
 /** The members of a WebSocket that Tidewire uses: the browser's, or `ws` in Node. */
 export interface WebSocketLike {
+  /** 0 connecting, 1 open, 2 closing, 3 closed. */
   readonly readyState: number;
+  /** Sends a text message. */
   send(data: string): void;
+  /** Closes the socket, with an optional close code and reason. */
   close(code?: number, reason?: string): void;
+  /** Adds a listener; Tidewire listens to `open`, `message`, `close` and `error`. */
   addEventListener(type: string, listener: (event: never) => void): void;
 }
 

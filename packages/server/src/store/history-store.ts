@@ -6,7 +6,9 @@ export interface HistoryEntry {
   readonly seq: number;
   /** The event id: `<epoch>-<seq>`. */
   readonly id: string;
+  /** The channel it was published on. */
   readonly channel: string;
+  /** The application's event type. */
   readonly event: string;
   /** The complete `event` frame as JSON, serialized once and sent as is. */
   readonly frame: string;
@@ -16,8 +18,11 @@ export interface HistoryEntry {
 
 /** What an `append` needs: `data` already serialized, so it is serialized only once. */
 export interface NewEvent {
+  /** The channel it is published on. */
   channel: string;
+  /** The application's event type. */
   event: string;
+  /** The event's data, serialized to JSON. */
   dataJson: string;
 }
 
@@ -48,7 +53,9 @@ export interface ReplayPage extends Replay {
 
 /** What the store knows about one channel, for `stats()`. */
 export interface ChannelHistoryInfo {
+  /** Events kept for the channel. */
   readonly size: number;
+  /** The id of the newest event kept, if any. */
   readonly lastId: string | undefined;
 }
 
