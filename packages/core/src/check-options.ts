@@ -62,8 +62,8 @@ export function checkOptions(options: unknown, where: 'createClient' | 'openStre
 }
 
 /**
- * Throws `invalid_options` unless `url` is a URL a client can use: a string, http(s), and
- * absolute where there is no page to resolve it against. `where` names the call in the message.
+ * Throws `invalid_options` unless `url` is a URL string whose scheme, when it has one, is one of
+ * `schemes`. `where` names the call in the message.
  * @internal
  */
 export function checkUrl(
@@ -74,18 +74,26 @@ export function checkUrl(
   if (typeof url !== 'string' || url === '') {
     throw invalid(where, "a URL string, e.g. 'https://api.example.com/tidewire'", url);
   }
-  const absolute = /^[a-z][a-z\d+.-]*:/i.test(url);
-  if (!absolute && typeof (globalThis as { location?: unknown }).location === 'undefined') {
-    throw invalid(
-      where,
-      "an absolute URL outside a browser (there is no page to resolve it against), e.g. 'http://localhost:8080/tidewire'",
-      url,
-    );
-  }
   const scheme = url.slice(0, url.indexOf(':') + 1).toLowerCase();
-  if (absolute && !schemes.includes(scheme)) {
+  if (isAbsolute(url) && !schemes.includes(scheme)) {
     throw invalid(where, `a URL starting with ${schemes.map((s) => `${s}//`).join(' or ')}`, url);
   }
+}
+
+const isAbsolute = (url: string): boolean => /^[a-z][a-z\d+.-]*:/i.test(url);
+
+/**
+ * What is wrong with a relative URL where there is no page to resolve it against (Node,
+ * server rendering), for an `invalid_options` message; undefined when nothing is. A client says
+ * so when it first needs to connect, not when it is created: server rendering creates clients
+ * that never connect.
+ * @internal
+ */
+export function unresolvable(url: string, where: 'url' | 'openStream(url)'): string | undefined {
+  if (isAbsolute(url) || typeof (globalThis as { location?: unknown }).location !== 'undefined') {
+    return undefined;
+  }
+  return `${where} must be an absolute URL outside a browser (there is no page to resolve it against), e.g. 'http://localhost:8080/tidewire', got ${shown(url)}`;
 }
 
 /** The base URL of `createClient`: http(s) only, since the WebSocket URL is derived from it. */

@@ -1,5 +1,5 @@
 import { clamp } from './backoff';
-import { checkOptions, checkSubscribeOptions } from './check-options';
+import { checkOptions, checkSubscribeOptions, unresolvable } from './check-options';
 import type { Connection, ConnectionState, Connector, Sink } from './connection';
 import { DEV } from './dev';
 import { createEmitter } from './emitter';
@@ -117,6 +117,13 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
     logger = options.debug ? console.info : undefined,
   } = options;
   const url = options.url.replace(/\/+$/, '');
+  // Development build: a relative URL outside a browser fails each connection at once, with an
+  // error that says so (creating the client is fine: server rendering never connects it).
+  const misplaced = DEV ? unresolvable(url, 'url') : undefined;
+  const refuse = (sink: Sink<ServerFrame>, problem: string) => {
+    queueMicrotask(() => sink.onEnd(new ConnectionError('invalid_options', {}, problem)));
+    return { close() {} };
+  };
   const log = (message: string, details?: unknown) => logger?.(`tidewire: ${message}`, details);
   // A server joins frames into messages of up to 64 KiB (PROTOCOL.md): a lower limit would refuse them.
   const base = createBase(
@@ -222,21 +229,25 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
   };
 
   /** The SSE connector: one stream for every channel on SSE, ready at the server's welcome. */
-  const sse: Connector<ServerFrame> = (token, sink) => ({
-    close: readSse(
-      {
-        url: query(),
-        fetch: base.fetch,
-        headers: bearer(token),
-        credentials: base.credentials,
-        maxMessageBytes: base.maxMessageBytes,
-      },
-      // Each data line is a frame; blocks without data (heartbeat comments) carry none.
-      { ...sink, onOpen() {}, onBlock: (lines) => lines && frames('sse', lines, sink) },
-    ),
-  });
+  const sse: Connector<ServerFrame> = (token, sink) =>
+    DEV && misplaced
+      ? refuse(sink, misplaced)
+      : {
+          close: readSse(
+            {
+              url: query(),
+              fetch: base.fetch,
+              headers: bearer(token),
+              credentials: base.credentials,
+              maxMessageBytes: base.maxMessageBytes,
+            },
+            // Each data line is a frame; blocks without data (heartbeat comments) carry none.
+            { ...sink, onOpen() {}, onBlock: (lines) => lines && frames('sse', lines, sink) },
+          ),
+        };
   /** The WebSocket connector: the token goes in-band as the first frame, never in the URL. */
   const websocket: Connector<ServerFrame> = (token, sink) => {
+    if (DEV && misplaced) return refuse(sink, misplaced);
     const link = openWebSocket(
       {
         url: `${url.replace(/^http/, 'ws')}/ws`,
@@ -344,7 +355,9 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
   };
 
   const post = (channel: string, data: unknown, event: string | undefined) =>
-    httpPublish({ ...base, url, timeout: publishTimeout, aborts }, channel, data, event);
+    DEV && misplaced
+      ? Promise.reject(new PublishError('invalid_options', { channel }, misplaced))
+      : httpPublish({ ...base, url, timeout: publishTimeout, aborts }, channel, data, event);
 
   /** Publishes by WebSocket (acknowledged) when the channel is on it, else by HTTP. */
   const publish = (channel: string, data: unknown, event: string | undefined) => {

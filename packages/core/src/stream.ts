@@ -5,7 +5,7 @@
  * @module
  */
 
-import { checkOptions, checkUrl } from './check-options';
+import { checkOptions, checkUrl, unresolvable } from './check-options';
 import type { ConnectionState, Connector } from './connection';
 import { DEV } from './dev';
 import { createEmitter } from './emitter';
@@ -75,6 +75,9 @@ export interface Stream {
 export function openStream(url: string, options: StreamOptions = {}): Stream {
   if (DEV) {
     checkUrl(url, 'openStream(url)', ['http:', 'https:', 'ws:', 'wss:']);
+    // openStream connects at once: a URL it cannot resolve is refused now.
+    const problem = unresolvable(url, 'openStream(url)');
+    if (problem) throw new TidewireError('invalid_options', {}, problem);
     checkOptions(options, 'openStream');
   }
   const base = createBase(options);

@@ -46,13 +46,32 @@ describe('options checked at construction', () => {
     );
   });
 
-  it('should refuse a relative URL where there is no page to resolve it against', () => {
+  it('should refuse a relative URL outside a browser when it connects, not when it is created', async () => {
     vi.stubGlobal('location', undefined);
+    vi.useFakeTimers();
     try {
-      expect(attempt({ url: '/tidewire?token=secret' }).message).toBe(
+      // Server rendering creates clients it never connects: that must not throw.
+      const client = createClient({
+        url: '/tidewire?token=secret',
+        environment: fakeEnvironment().env,
+      });
+      const sub = client.subscribe('prices');
+      await tick();
+      expect(sub.getSnapshot()).toMatchObject({ status: 'failed' });
+      const message = sub.getSnapshot().error?.message;
+      expect(message).toBe(
         "invalid_options: url must be an absolute URL outside a browser (there is no page to resolve it against), e.g. 'http://localhost:8080/tidewire', got '/tidewire'",
       );
+      await expect(client.publish('alerts', 1)).rejects.toMatchObject({
+        name: 'PublishError',
+        code: 'invalid_options',
+      });
+      client.close();
+      expect(() => openStream('/feed')).toThrow(
+        'openStream(url) must be an absolute URL outside a browser',
+      );
     } finally {
+      vi.useRealTimers();
       vi.unstubAllGlobals();
     }
     // In a page the same URL is fine.

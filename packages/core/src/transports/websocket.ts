@@ -8,8 +8,14 @@ export interface WebSocketLike {
   send(data: string): void;
   /** Closes the socket, with an optional close code and reason. */
   close(code?: number, reason?: string): void;
-  /** Adds a listener; Tidewire listens to `open`, `message`, `close` and `error`. */
-  addEventListener(type: string, listener: (event: never) => void): void;
+  /** Adds a listener for `open`. */
+  addEventListener(type: 'open', listener: () => void): void;
+  /** Adds a listener for `message`: its `data` is the message. */
+  addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
+  /** Adds a listener for `close`: its `code` is the close code. */
+  addEventListener(type: 'close', listener: (event: { code: number }) => void): void;
+  /** Adds a listener for `error`. */
+  addEventListener(type: 'error', listener: () => void): void;
 }
 
 /** A WebSocket constructor: `globalThis.WebSocket`, or `WebSocket` from the `ws` package. */
