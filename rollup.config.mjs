@@ -134,6 +134,20 @@ export default [
   ...globalBuilds,
   ...packageBuild('react', { banner: "'use client';" }),
   ...packageBuild('vue'),
+  // The panel and its two wrappers: the wrappers import the panel's entry, so an app that mounts
+  // it through React or Vue gets one copy.
+  ...packageBuild('devtools', {
+    entries: {
+      index: 'packages/devtools/src/index.ts',
+      react: 'packages/devtools/src/react.ts',
+      vue: 'packages/devtools/src/vue.ts',
+    },
+    types: {
+      index: 'packages/devtools/src/index.ts',
+      react: 'packages/devtools/src/react.ts',
+      vue: 'packages/devtools/src/vue.ts',
+    },
+  }),
   ...packageBuild('server', {
     entries: { index: 'packages/server/src/index.ts', bin: 'packages/server/src/bin.ts' },
   }),

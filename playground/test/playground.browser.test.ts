@@ -29,6 +29,10 @@ interface RowData {
   lost: string;
   duplicates: string;
   gaps: string;
+  /** The newest gap's reason, when there was one. */
+  gapReason: string;
+  /** Where the channel moved from and why, when it moved. */
+  moved: string;
   reconnects: string;
 }
 
@@ -236,14 +240,15 @@ describe('the playground in Chromium', () => {
       expect(csp).not.toContain('unsafe');
     }
     await allLive();
-    // The Vanilla page takes the SDK from the script-tag build.
+    // The Vanilla page takes the SDK from the script-tag build (its development variant, which
+    // feeds the devtools panel).
     expect(
       await pages.vanilla.evaluate(() => ({
         global: typeof (window as unknown as { Tidewire?: { createClient?: unknown } }).Tidewire
           ?.createClient,
         script: [...document.scripts].map((s) => new URL(s.src).pathname),
       })),
-    ).toEqual({ global: 'function', script: ['/js/tidewire.min.js', '/js/vanilla.js'] });
+    ).toEqual({ global: 'function', script: ['/js/tidewire.development.js', '/js/vanilla.js'] });
     for (const name of names) expect(problems[name], name).toEqual([]);
   });
 
@@ -304,6 +309,13 @@ describe('the playground in Chromium', () => {
   it('should recover from dropped connections with nothing lost or repeated', async () => {
     const before = await reconnects();
     await chaos('vanilla', 'drop');
+    // Every open tab shows the chaos action, not only the one that clicked.
+    for (const name of ['react', 'vue'] as const) {
+      await pages[name]
+        .locator('#log li .chaos', { hasText: 'Dropped every connection' })
+        .first()
+        .waitFor();
+    }
     await expectReconnected(before);
     await expectExactCounts();
   });
@@ -358,7 +370,10 @@ describe('the playground in Chromium', () => {
     for (const name of names) {
       for (const channel of persistent) {
         expect(after[name][channel], `${name} ${channel}`).toBe((gaps[name][channel] ?? 0) + 1);
+        // The reason is shown: the old positions belong to a history that is gone.
+        expect((await rowOf(pages[name], channel))?.gapReason, `${name} ${channel}`).toBe('epoch');
       }
+      await pages[name].locator('#log li', { hasText: 'gap (epoch' }).first().waitFor();
       expect(problems[name].filter(unexpected)).toEqual([]);
       await screenshot(`${name}-after-chaos`, pages[name]);
     }
@@ -400,7 +415,14 @@ describe('the playground in Chromium', () => {
     }
     await expectExactCounts();
     for (const name of names) {
-      expect((await rowOf(pages[name], 'chat'))?.transport).toBe('sse');
+      const chat = await rowOf(pages[name], 'chat');
+      expect(chat?.transport).toBe('sse');
+      // The move is shown with its reason and when WebSocket is tried again.
+      expect(chat?.moved).toMatch(/^from WebSocket: websocket: \w+, back after \d\d:\d\d:\d\d$/);
+      await pages[name]
+        .locator('#log li', { hasText: 'Chat moved WebSocket → SSE' })
+        .first()
+        .waitFor();
       expect(problems[name].filter(unexpected)).toEqual([]);
       await screenshot(`${name}-websocket-blocked`, pages[name]);
     }

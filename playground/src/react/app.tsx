@@ -25,6 +25,7 @@ import {
   type MetricSample,
   metricTiles,
   type Notification,
+  numericLabel,
   rowData,
   SPARK_POINTS,
   shortId,
@@ -462,14 +463,25 @@ function Inspector({ ledger }: { ledger: Ledger }) {
                       </span>{' '}
                       {row.status}
                       {row.error && <span className="err">{row.error}</span>}
+                      {row.moved && <span className="moved">{row.moved}</span>}
                     </td>
-                    <td className="num">{cells.counts}</td>
-                    <td className={`num count ${cells.tone}`}>{cells.lost}</td>
-                    <td className="num">{row.reconnects}</td>
-                    <td className={row.gaps > 0 ? 'num alarm' : 'num'}>{row.gaps}</td>
+                    <td className="num" data-label={numericLabel(0)}>
+                      {cells.counts}
+                    </td>
+                    <td className={`num count ${cells.tone}`} data-label={numericLabel(1)}>
+                      {cells.lost}
+                    </td>
+                    <td className="num" data-label={numericLabel(2)}>
+                      {row.reconnects}
+                    </td>
+                    <td className={row.gaps > 0 ? 'num alarm' : 'num'} data-label={numericLabel(3)}>
+                      {row.gaps}
+                      {row.gapReason && <small>{row.gapReason}</small>}
+                    </td>
                     <td
                       className={row.duplicates > 0 ? 'num alarm' : 'num'}
                       title={`${row.dropped} dropped by the SDK`}
+                      data-label={numericLabel(4)}
                     >
                       {row.duplicates}
                     </td>

@@ -1,9 +1,10 @@
 /** The React page: `@tidewire/react` hooks over one `@tidewire/core` client. */
 import { createClient, exponentialBackoff } from '@tidewire/core';
+import { TidewireDevtools } from '@tidewire/devtools/react';
 import { TidewireProvider } from '@tidewire/react';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { clientOptions } from '../shared/api';
+import { clientOptions, devtoolsOptions } from '../shared/api';
 import { preparePage, showBootError } from '../shared/boot';
 import { App } from './app';
 
@@ -16,6 +17,7 @@ async function main(): Promise<void> {
     <StrictMode>
       <TidewireProvider client={client}>
         <App ledger={ledger} starts={starts} />
+        <TidewireDevtools client={client} {...devtoolsOptions} />
       </TidewireProvider>
     </StrictMode>,
   );

@@ -61,7 +61,8 @@ export async function readJson(req: IncomingMessage): Promise<Record<string, unk
 
 /**
  * The pages (`/`, `/vanilla`, `/react`, `/vue`), `public/` under `/assets/`, the page
- * bundles under `/js/`, and the core's script-tag build at `/js/tidewire.min.js`.
+ * bundles under `/js/`, and the core's script-tag builds at `/js/tidewire.min.js` and
+ * `/js/tidewire.development.js`.
  */
 export function serveStatic(
   dir: string,
@@ -77,8 +78,8 @@ export function serveStatic(
   const page = pages[pathname.replace(/\/$/, '') || '/'];
   let file: string | undefined;
   if (page !== undefined) file = join(dir, 'public', page);
-  else if (pathname === '/js/tidewire.min.js') {
-    file = join(dir, 'node_modules', '@tidewire', 'core', 'dist', 'tidewire.min.js');
+  else if (pathname === '/js/tidewire.min.js' || pathname === '/js/tidewire.development.js') {
+    file = join(dir, 'node_modules', '@tidewire', 'core', 'dist', pathname.slice(4));
   } else if (/^\/js\/[\w.-]+$/.test(pathname)) file = join(dir, 'dist', pathname.slice(4));
   else if (/^\/assets\/[\w.-]+$/.test(pathname)) file = join(dir, 'public', pathname.slice(8));
 

@@ -49,6 +49,16 @@ interface ChaosResult {
   affected?: number;
 }
 
+/** A chaos control that ran, as `/api/stats` lists it for every open page. */
+interface ChaosEntry extends ChaosResult {
+  /** Increasing: a page shows the entries newer than the newest it has seen. */
+  id: number;
+  at: number;
+}
+
+/** How many of the latest chaos actions `/api/stats` lists. */
+const CHAOS_KEPT = 20;
+
 /** How many of each channel's newest ids are kept for `/api/start`. */
 const RECENT = 64;
 
@@ -81,6 +91,7 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
   let tokensIssued = 0;
   let restarts = 0;
   let webSocketEnabled = true;
+  const chaosLog: ChaosEntry[] = [];
   let store: HistoryStore = createMemoryStore();
 
   const makeServer = (): TidewireServer => {
@@ -202,6 +213,7 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
       heartbeatMs,
       connections: tw.stats().connections,
       channels,
+      chaos: chaosLog,
     };
   };
 
@@ -246,7 +258,17 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
     } else if (pathname.startsWith('/api/chaos/') && post) {
       const action = chaos[pathname.slice('/api/chaos/'.length)];
       if (action === undefined) sendJson(res, 404, { error: 'no such chaos control' });
-      else sendJson(res, 200, await action());
+      else {
+        // Every page polls `/api/stats` each second: that is how the other tabs hear of it.
+        const entry: ChaosEntry = {
+          ...(await action()),
+          id: (chaosLog.at(-1)?.id ?? 0) + 1,
+          at: Date.now(),
+        };
+        chaosLog.push(entry);
+        if (chaosLog.length > CHAOS_KEPT) chaosLog.shift();
+        sendJson(res, 200, entry);
+      }
     } else {
       return false;
     }

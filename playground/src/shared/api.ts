@@ -3,6 +3,7 @@
  * published counts and chaos controls. Shared by the three pages.
  */
 import type { ClientOptions, exponentialBackoff } from '@tidewire/core';
+import type { DevtoolsOptions } from '@tidewire/devtools';
 
 /** What `/api/stats` answers. */
 export interface ServerInfo {
@@ -15,6 +16,8 @@ export interface ServerInfo {
   connections: { sse: number; websocket: number };
   /** Per channel asked for: events accepted so far and the newest id. */
   channels: Record<string, { published: number; lastId: string | undefined }>;
+  /** The latest chaos actions, from any tab, oldest first. */
+  chaos: ChaosResult[];
 }
 
 /** A started job or completion: the channel to follow and the position to follow it from. */
@@ -32,10 +35,13 @@ export interface Start {
   baseline: number;
 }
 
-/** What every chaos control answers. */
+/** What every chaos control answers, and `/api/stats` lists. */
 export interface ChaosResult {
   action: string;
   affected?: number;
+  /** Increasing across the server's chaos actions. */
+  id: number;
+  at: number;
 }
 
 /** The chaos controls, in the order the pages show them. */
@@ -106,6 +112,17 @@ export function clientOptions(backoff: typeof exponentialBackoff): ClientOptions
     fallback: { after: 2, ttl: 20_000 },
   };
 }
+
+/**
+ * The panel's options on every page: the demo's events carry their publish time in `data.at`
+ * (ms), which the panel reads for each event's latency.
+ */
+export const devtoolsOptions: DevtoolsOptions = {
+  sentAt: ({ data }) => {
+    const at = (data as { at?: unknown } | null)?.at;
+    return typeof at === 'number' ? at : undefined;
+  },
+};
 
 /** The persistent channels and their labels in the inspector. */
 export const channels = {

@@ -3,8 +3,9 @@
  * SDK reports (transport, state, last id, reconnects, gaps) and what the page counted
  * itself (events received, duplicates delivered) against what the server published.
  */
-import type { ChannelEvent, Client, ClientEvents } from '@tidewire/core';
-import { api, type ChaosAction, type ServerInfo } from './api';
+import type { ChannelEvent, Client, ClientEvents, InspectRecord } from '@tidewire/core';
+import { api, type ChaosAction, type ChaosResult, type ServerInfo } from './api';
+import { clock } from './ui';
 
 /** Where a channel stands, in the inspector. */
 export type RowStatus = 'idle' | 'connecting' | 'live' | 'reconnecting' | 'failed' | 'closed';
@@ -35,7 +36,12 @@ export interface Row {
   readonly dropped: number;
   readonly gaps: number;
   readonly reconnects: number;
-  /** Events the server accepted on the channel after the page's starting position (last poll). */
+  /**
+   * Events the server accepted on the channel after the page's starting position, as of the
+   * page's newest event: what the last poll counted, plus the events the page received since
+   * the server's newest event at that poll (each of them was published after it). So it is
+   * compared with `received` at the same moment, never a second apart.
+   */
   readonly published: number | undefined;
   /**
    * Events lost: measured at the server's newest event once the page has it (how many the
@@ -44,6 +50,10 @@ export interface Row {
    */
   readonly lost: number | undefined;
   readonly error: string | undefined;
+  /** Why the channel is on its transport, when it moved (a fallback, or back). */
+  readonly moved: string | undefined;
+  /** The reason of the newest gap. */
+  readonly gapReason: string | undefined;
 }
 
 export interface LogEntry {
@@ -64,6 +74,27 @@ interface Record_ {
   baseline: number;
   /** Every id received, with how many events had been received once it arrived. */
   ids: Map<string, number>;
+  /**
+   * The last poll: events published up to the server's newest id then (after the baseline), and
+   * how many the page had received once it had that id (undefined until it has).
+   */
+  poll: { published: number; lastId: string | undefined; seen: number | undefined } | undefined;
+}
+
+/** What a gap's reason means, for the timeline. */
+const gapMeaning: Record<string, string> = {
+  trimmed: 'the position is older than the history kept',
+  epoch: "the server's history was replaced",
+  invalid: 'the server does not know the position',
+};
+
+const transportName = (t: string | undefined): string => (t === 'sse' ? 'SSE' : 'WebSocket');
+
+/** `published` as of the page's newest event (see {@link Row.published}). */
+function publishedNow(record: Record_, received: number): number | undefined {
+  const { poll } = record;
+  if (poll === undefined) return undefined;
+  return poll.seen === undefined ? poll.published : poll.published + (received - poll.seen);
 }
 
 const LOG_SIZE = 60;
@@ -83,7 +114,10 @@ export interface Ledger {
   /** Marks a channel the page let go of. */
   closed(channel: string): void;
   log(kind: LogEntry['kind'], text: string): void;
-  /** Logs the client's connection state changes. Returns the disposer. */
+  /**
+   * Logs the client's connection state changes and, from its inspection records (development
+   * build), fallbacks, channel moves and gaps with their reasons. Returns the disposer.
+   */
   watch(client: Pick<Client, 'on'>): () => void;
   /** Runs a chaos control and logs it. */
   chaos(action: ChaosAction): Promise<void>;
@@ -102,6 +136,10 @@ export function createLedger(pollMs = 1000): Ledger {
   let log: LogEntry[] = [];
   let logId = 0;
   let server: ServerInfo | undefined;
+  /** The newest chaos action this page has shown; undefined until the first poll. */
+  let chaosSeen: number | undefined;
+  /** Until when each transport is avoided by the fallback, when it is. */
+  const avoided: Record<string, number | undefined> = {};
   let snapshot: LedgerSnapshot | undefined;
   let scheduled = false;
 
@@ -126,6 +164,13 @@ export function createLedger(pollMs = 1000): Ledger {
     changed();
   };
 
+  const logChaos = (result: ChaosResult, own: boolean): void => {
+    if (chaosSeen !== undefined && result.id <= chaosSeen) return;
+    chaosSeen = result.id;
+    const affected = result.affected === undefined ? '' : ` (${result.affected} connections)`;
+    addLog('chaos', `${result.action}${affected}${own ? '' : ', from another tab'}`);
+  };
+
   const refresh = async (): Promise<void> => {
     const names = [...records.keys()];
     try {
@@ -139,9 +184,17 @@ export function createLedger(pollMs = 1000): Ledger {
       if (record === undefined || entry === undefined) continue;
       const published = entry.published - record.baseline;
       const seen = entry.lastId === undefined ? undefined : record.ids.get(entry.lastId);
+      record.poll = { published, lastId: entry.lastId, seen };
       const lost = seen !== undefined ? published - seen : published === 0 ? 0 : record.row.lost;
-      record.row = { ...record.row, published, lost };
+      record.row = {
+        ...record.row,
+        published: publishedNow(record, record.row.received),
+        lost,
+      };
     }
+    // Chaos actions from other tabs; those before the page loaded are not news.
+    if (chaosSeen === undefined) chaosSeen = server.chaos.at(-1)?.id ?? 0;
+    else for (const result of server.chaos) logChaos(result, false);
     changed();
   };
   const timer = setInterval(() => void refresh(), pollMs);
@@ -156,6 +209,7 @@ export function createLedger(pollMs = 1000): Ledger {
       records.set(channel, {
         baseline,
         ids: new Map(),
+        poll: undefined,
         row: {
           channel,
           label,
@@ -170,6 +224,8 @@ export function createLedger(pollMs = 1000): Ledger {
           published: undefined,
           lost: undefined,
           error: undefined,
+          moved: undefined,
+          gapReason: undefined,
         },
       });
       changed();
@@ -185,14 +241,20 @@ export function createLedger(pollMs = 1000): Ledger {
       }
       const received = record.row.received + 1;
       record.ids.set(event.id, received);
-      update(event.channel, { received });
+      const { poll } = record;
+      // The server's newest event at the last poll has arrived: "lost" is measured there.
+      if (poll !== undefined && poll.seen === undefined && poll.lastId === event.id) {
+        poll.seen = received;
+        update(event.channel, { received, lost: poll.published - received });
+      }
+      update(event.channel, { received, published: publishedNow(record, received) });
     },
     sdk(channel, state) {
       const record = records.get(channel);
       if (record === undefined || record.row.status === 'closed') return;
       const { row } = record;
       const error = state.error?.code;
-      if (state.gaps > row.gaps)
+      if (state.gaps > row.gaps && row.gapReason === undefined)
         addLog('error', `${row.label}: gap (history could not be replayed)`);
       if (
         row.status === state.status &&
@@ -231,13 +293,43 @@ export function createLedger(pollMs = 1000): Ledger {
           addLog(kind, `${name} ${next.status}${why}`);
         }
       };
-      return client.on('state', onState);
+      const onRecord = (record: InspectRecord): void => {
+        if (record.type === 'fallback') {
+          const name = transportName(record.transport);
+          avoided[record.transport] = record.until;
+          addLog(
+            record.until === undefined ? 'state' : 'error',
+            record.until === undefined
+              ? `${name} usable again (${record.reason})`
+              : `${name} avoided until ${clock(record.until)} (${record.reason}): its channels fall back`,
+          );
+        } else if (record.type === 'placement' && record.from !== undefined) {
+          const row = records.get(record.channel)?.row;
+          const until = avoided[record.from];
+          const back = until === undefined ? '' : `, back after ${clock(until)}`;
+          const moved = `from ${transportName(record.from)}: ${record.reason}${back}`;
+          update(record.channel, { moved });
+          addLog(
+            'error',
+            `${row?.label ?? record.channel} moved ${transportName(record.from)} → ${transportName(record.to)} (${record.reason})${back}`,
+          );
+        } else if (record.type === 'gap') {
+          const row = records.get(record.channel)?.row;
+          update(record.channel, { gapReason: record.reason });
+          addLog(
+            'error',
+            `${row?.label ?? record.channel}: gap (${record.reason}: ${gapMeaning[record.reason] ?? 'history lost'})`,
+          );
+        }
+      };
+      const offs = [client.on('state', onState), client.on('inspect', onRecord)];
+      return () => {
+        for (const off of offs) off();
+      };
     },
     async chaos(action) {
       try {
-        const result = await api.chaos(action);
-        const affected = result.affected === undefined ? '' : ` (${result.affected} connections)`;
-        addLog('chaos', `${result.action}${affected}`);
+        logChaos(await api.chaos(action), true);
       } catch (error) {
         addLog('error', `${action} failed: ${String(error)}`);
       }

@@ -171,6 +171,8 @@ export function rowData(row: Row): Record<string, string> {
     'data-duplicates': String(row.duplicates),
     'data-dropped': String(row.dropped),
     'data-gaps': String(row.gaps),
+    'data-gap-reason': row.gapReason ?? '',
+    'data-moved': row.moved ?? '',
     'data-reconnects': String(row.reconnects),
   };
 }
@@ -191,6 +193,9 @@ export const inspectorHeads = [
   'Dupes',
 ];
 export const firstNumeric = 2;
+
+/** The heading of the inspector's numeric column `i`: a narrow screen shows it in each cell. */
+export const numericLabel = (i: number): string => inspectorHeads[firstNumeric + i] ?? '';
 
 export const legend =
   'Recv / pub: events this page received vs. events the server published since the page subscribed. Lost and Dupes must stay 0.';

@@ -8,11 +8,13 @@ import type {
   Subscription,
   SubscriptionSnapshot,
 } from '@tidewire/core';
+import { mountDevtools } from '@tidewire/devtools';
 import {
   api,
   type ChaosAction,
   channels,
   clientOptions,
+  devtoolsOptions,
   guestName,
   recent,
   type Start,
@@ -32,6 +34,7 @@ import {
   type MetricSample,
   metricTiles,
   type Notification,
+  numericLabel,
   rowData,
   SPARK_POINTS,
   shortId,
@@ -50,6 +53,7 @@ declare global {
 const ledger = createLedger();
 const client = window.Tidewire.createClient(clientOptions(window.Tidewire.exponentialBackoff));
 ledger.watch(client);
+mountDevtools(client, devtoolsOptions);
 const me = guestName();
 
 /** The badge in a card's head: transport and state of the channel behind it. */
@@ -323,16 +327,23 @@ function renderInspector({ rows }: LedgerSnapshot): void {
         h('span', { class: `tp ${row.transport ?? ''}` }, transportTag(row.transport)),
         ` ${row.status}`,
         row.error === undefined ? null : h('span', { class: 'err' }, row.error),
+        row.moved === undefined ? null : h('span', { class: 'moved' }, row.moved),
       ),
-      h('td', { class: 'num' }, cells.counts),
-      h('td', { class: `num count ${cells.tone}` }, cells.lost),
-      h('td', { class: 'num' }, row.reconnects),
-      h('td', { class: row.gaps > 0 ? 'num alarm' : 'num' }, row.gaps),
+      h('td', { class: 'num', 'data-label': numericLabel(0) }, cells.counts),
+      h('td', { class: `num count ${cells.tone}`, 'data-label': numericLabel(1) }, cells.lost),
+      h('td', { class: 'num', 'data-label': numericLabel(2) }, row.reconnects),
+      h(
+        'td',
+        { class: row.gaps > 0 ? 'num alarm' : 'num', 'data-label': numericLabel(3) },
+        row.gaps,
+        row.gapReason === undefined ? null : h('small', null, row.gapReason),
+      ),
       h(
         'td',
         {
           class: row.duplicates > 0 ? 'num alarm' : 'num',
           title: `${row.dropped} dropped by the SDK`,
+          'data-label': numericLabel(4),
         },
         row.duplicates,
       ),
