@@ -33,19 +33,25 @@ export type PlainState =
 
 /** A transport avoided by `'auto'`: why, since and until when (ms, the client's clock). */
 export interface Avoided {
+  /** The error code that made `'auto'` avoid it. */
   readonly reason: string;
+  /** When it was first avoided. */
   readonly at: number;
+  /** When it will be tried again. */
   readonly until: number;
 }
 
 /** One transport's connection. */
 export interface ConnectionView {
+  /** Which transport. */
   readonly transport: Transport;
+  /** Its current state. */
   readonly state: PlainState;
   /** When it entered `state`, when known. */
   readonly since: number | undefined;
   /** Times it opened since the panel was mounted. */
   readonly opens: number;
+  /** Set while `'auto'` avoids this transport. */
   readonly avoided: Avoided | undefined;
   /** Its state changes and fallback decisions, oldest first (the newest 50). */
   readonly history: readonly TimelineEntry[];
@@ -56,20 +62,27 @@ export type ChannelStatus = 'connecting' | 'live' | 'reconnecting' | 'released';
 
 /** A channel, rebuilt from the records the way the client counts it. */
 export interface ChannelView {
+  /** The channel name. */
   readonly channel: string;
+  /** The transport it is on, once placed. */
   readonly transport: Transport | undefined;
+  /** Where it stands. */
   readonly status: ChannelStatus;
   /** The newest event id delivered, else the position it resumes after. */
   readonly position: string | undefined;
+  /** Events handed to listeners. */
   readonly received: number;
   /** Events dropped because they repeated the event delivered just before. */
   readonly duplicates: number;
+  /** `gap` events raised. */
   readonly gaps: number;
+  /** The newest gap: its reason and when. */
   readonly lastGap: { readonly reason: GapReason; readonly at: number } | undefined;
   /** Confirmations by the server after the first. */
   readonly reconnects: number;
   /** Moves from one transport to the other. */
   readonly moves: number;
+  /** The newest move between transports: from, to, why and when. */
   readonly lastMove:
     | {
         readonly from: Transport;
@@ -82,6 +95,7 @@ export interface ChannelView {
   readonly error: string | undefined;
   /** Handles the app holds, when the panel saw them subscribe. */
   readonly handles: number | undefined;
+  /** When its newest event arrived. */
   readonly lastEventAt: number | undefined;
 }
 
@@ -100,34 +114,51 @@ export type TimelineKind =
 
 /** One decision or change, in words, with the fields it was made of. */
 export interface TimelineEntry {
+  /** Order of arrival, from 1. */
   readonly seq: number;
+  /** When (the client's clock). */
   readonly at: number;
+  /** What the entry is about. */
   readonly kind: TimelineKind;
+  /** How it is shown: fine, worth a look, wrong, or neutral. */
   readonly tone: 'ok' | 'warn' | 'bad' | 'info';
+  /** The entry in words. */
   readonly text: string;
+  /** The transport concerned, if any. */
   readonly transport?: Transport;
+  /** The channel concerned, if any. */
   readonly channel?: string;
   /** Fallback: until when the transport is avoided. */
   readonly until?: number;
+  /** Why, as the record said. */
   readonly reason?: string;
 }
 
 /** A `getToken` call: why, and which attempt. Never the token. */
 export interface TokenAsk {
+  /** When it was asked. */
   readonly at: number;
+  /** Why the client asked. */
   readonly reason: TokenReason;
+  /** Consecutive attempts of the connection that asked; 0 for the first. */
   readonly attempt: number;
 }
 
 /** One event frame from the server, as the log shows it. */
 export interface EventEntry {
+  /** Order of arrival, from 1. */
   readonly seq: number;
   /** Arrival time (the client's clock). */
   readonly at: number;
+  /** The transport it came on. */
   readonly transport: Transport;
+  /** Its channel. */
   readonly channel: string;
+  /** The application's event type. */
   readonly type: string;
+  /** Its position. */
   readonly id: string;
+  /** Its data, parsed. */
   readonly data: unknown;
   /** `at` minus the server's time stamp, in ms, when the event carries one. */
   readonly latency: number | undefined;
@@ -141,19 +172,29 @@ export interface EventEntry {
 
 /** The event log's filter: `undefined` matches everything. */
 export interface EventFilter {
+  /** Only this channel, when set. */
   readonly channel: string | undefined;
+  /** Only this event type, when set. */
   readonly type: string | undefined;
 }
 
 /** What "Export" writes: everything the panel holds, as JSON. */
 export interface DevtoolsExport {
+  /** When it was exported, ISO 8601. */
   readonly exportedAt: string;
+  /** Which build of the core the client is. */
   readonly build: Build;
+  /** The tab's role when the client is shared across tabs. */
   readonly role: string | undefined;
+  /** Each transport's connection. */
   readonly connections: readonly ConnectionView[];
+  /** Every channel seen. */
   readonly channels: readonly ChannelView[];
+  /** The `getToken` calls seen. */
   readonly tokens: readonly TokenAsk[];
+  /** The decisions and changes, oldest first. */
   readonly timeline: readonly TimelineEntry[];
+  /** The event log's filter when exported. */
   readonly filter: EventFilter;
   /** The events the log shows: filtered, and as they were when paused. */
   readonly events: readonly EventEntry[];
