@@ -224,7 +224,11 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
       else if (f.type === 'gap') {
         if (DEV) note({ type: 'gap', channel: c.name, reason: f.reason });
         c.gap(f.reason);
-      } else if (f.type === 'error') c.error(errorFor(f.code, { channel: f.channel }, f.message));
+      } else if (f.type === 'error') {
+        const error = errorFor(f.code, { channel: f.channel }, f.message);
+        if (DEV) note({ type: 'error', error });
+        c.error(error);
+      }
     } else if (f.type === 'error') report(errorFor(f.code, {}, f.message));
   };
 
@@ -350,6 +354,7 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
   };
 
   const drop = (c: Channel) => {
+    if (DEV) note({ type: 'leave', channel: c.name });
     chans.delete(c.name);
     leave(c);
   };

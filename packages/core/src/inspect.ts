@@ -20,6 +20,11 @@ export type InspectRecord = { readonly at: number } & (
     }
   | { readonly type: 'unsubscribe'; readonly channel: string }
   | {
+      /** The channel's last handle was released `closeDelay` ago: the client left it. */
+      readonly type: 'leave';
+      readonly channel: string;
+    }
+  | {
       /** A channel was put on a transport (first, or moved): `from` is where it was. */
       readonly type: 'placement';
       readonly channel: string;
@@ -71,7 +76,14 @@ export type InspectRecord = { readonly at: number } & (
       readonly id: string | undefined;
       readonly error: TidewireError | undefined;
     }
-  | { readonly type: 'error'; readonly error: TidewireError }
+  | {
+      /**
+       * An error: the client's, a connection's, or one the server sent about a channel (then
+       * `error.channel` names it, and a `fatal` one fails that channel).
+       */
+      readonly type: 'error';
+      readonly error: TidewireError;
+    }
 );
 
 /** An {@link InspectRecord} before its time is stamped. @internal */
@@ -88,6 +100,8 @@ export function describeRecord(record: InspectNote): string | undefined {
       return `subscribe ${record.channel}`;
     case 'unsubscribe':
       return `unsubscribe ${record.channel}`;
+    case 'leave':
+      return `left ${record.channel}`;
     case 'placement':
       return `${record.channel} on ${record.to}${record.from ? ` (from ${record.from})` : ''} (${record.reason})`;
     case 'join':
