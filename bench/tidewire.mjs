@@ -43,8 +43,11 @@ export async function startTidewireServer({ pump, listen, channels = 1, limits =
   const detach = tw.attach(server);
   const names = channelNames(channels);
   let stop = () => {};
-  const waiting = setInterval(() => {
-    if (tw.stats().subscriptions < channels) return;
+  let pumping = false;
+  const waiting = setInterval(async () => {
+    const { subscriptions } = await tw.stats();
+    if (pumping || subscriptions < channels) return;
+    pumping = true;
     clearInterval(waiting);
     stop = pump((batch) => {
       for (const e of batch) tw.publish(names[e.seq % channels], e);
@@ -54,7 +57,7 @@ export async function startTidewireServer({ pump, listen, channels = 1, limits =
   return {
     server,
     url: `http://127.0.0.1:${port}/tidewire`,
-    streams: () => tw.stats().connections.sse,
+    streams: async () => (await tw.stats()).connections.sse,
     close: async () => {
       clearInterval(waiting);
       stop();

@@ -88,8 +88,8 @@ export async function cleanup(): Promise<void> {
 
 export const until = (fn: () => unknown, timeout = 5000): Promise<void> =>
   vi.waitFor(
-    () => {
-      if (!fn()) throw new Error('not yet');
+    async () => {
+      if (!(await fn())) throw new Error('not yet');
     },
     { timeout, interval: 10 },
   );

@@ -10,6 +10,7 @@ export const CloseCode = {
   GoingAway: 1001,
   TooBig: 1009,
   InternalError: 1011,
+  ServiceRestart: 1012,
   BadRequest: 4400,
   Unauthorized: 4401,
   Forbidden: 4403,

@@ -50,14 +50,14 @@ describe.each<Transport>(['sse', 'websocket'])(
       sub.on('event', (e) => got.push(e.id));
       await until(() => sub.getSnapshot().status === 'live');
       // A position to resume from: protocol v1 gives none before the first event.
-      const ids = [server.tw.publish('feed', 'first').id];
+      const ids = [(await server.tw.publish('feed', 'first')).id];
       await until(() => got.length === 1);
       const seen: string[] = [];
       client.on('state', ({ next }) => {
         if (next.status === 'waiting') seen.push(next.error.code);
       });
       proxy.stallAll();
-      for (let i = 0; i < 10; i++) ids.push(server.tw.publish('feed', i).id);
+      for (let i = 0; i < 10; i++) ids.push((await server.tw.publish('feed', i)).id);
       await until(() => got.length === 11);
       expect(got).toEqual(ids);
       // Over WebSocket the server's own pings may notice first and drop the socket.
@@ -75,7 +75,7 @@ describe.each<Transport>(['sse', 'websocket'])(
       const stop = proxy.chaos(20, 60);
       const ids: string[] = [];
       for (let i = 0; i < 150; i++) {
-        ids.push(server.tw.publish('feed', i).id);
+        ids.push((await server.tw.publish('feed', i)).id);
         await sleep(2);
       }
       stop();

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { AuthError, createMemoryStore } from '../../server/src/index';
+import { createControlledEngine } from '../../../testing/controlled-engine';
+import { AuthError, createMemoryEngine } from '../../server/src/index';
 import type { Transport } from '../src/routing';
 import { cleanup, connect, sleep, startServer, until } from './int-server';
 
@@ -55,8 +56,8 @@ describe.each<Transport>(['sse', 'websocket'])('client over %s', (transport) => 
   });
 
   it('should lose nothing published while disconnected before the first event', async () => {
-    const store = createMemoryStore();
-    const server = await startServer({ store });
+    const engine = createMemoryEngine();
+    const server = await startServer({ engine });
     const client = connect(server.url);
     const sub = client.subscribe('quiet', { transport });
     const got: string[] = [];
@@ -70,9 +71,9 @@ describe.each<Transport>(['sse', 'websocket'])('client over %s', (transport) => 
     expect(sub.getSnapshot().gaps).toBe(0);
   });
 
-  it('should resume across a server restart that keeps its history store', async () => {
-    const store = createMemoryStore();
-    const server = await startServer({ store });
+  it('should resume across a server restart that keeps its engine', async () => {
+    const engine = createMemoryEngine();
+    const server = await startServer({ engine });
     const client = connect(server.url);
     const sub = client.subscribe('feed', { transport });
     const got: string[] = [];
@@ -87,6 +88,26 @@ describe.each<Transport>(['sse', 'websocket'])('client over %s', (transport) => 
     await until(() => got.length >= 15);
     await sleep(50);
     expect(got).toEqual([...before, ...during, ...after]);
+  });
+
+  it("should resume without loss when the server ends its connections after its engine's reset", async () => {
+    const engine = createControlledEngine();
+    const server = await startServer({ engine });
+    const client = connect(server.url);
+    const sub = client.subscribe('feed', { transport });
+    const got: string[] = [];
+    sub.on('event', (e) => got.push(e.id));
+    await until(() => sub.getSnapshot().status === 'live');
+    const before = await publishMany((i) => server.tw.publish('feed', i), 3, 0);
+    await until(() => got.length === 3);
+    engine.reset('failover');
+    const during = await publishMany((i) => server.tw.publish('feed', i), 3, 0);
+    await until(() => sub.getSnapshot().reconnects >= 1 && sub.getSnapshot().status === 'live');
+    const after = await publishMany((i) => server.tw.publish('feed', i), 3, 0);
+    await until(() => got.length >= 9);
+    await sleep(50);
+    expect(got).toEqual([...before, ...during, ...after]);
+    expect(sub.getSnapshot().gaps).toBe(0);
   });
 
   it('should raise gap when the restarted server has a new history', async () => {
@@ -176,8 +197,9 @@ describe('client transport changes', () => {
     // Bursts of 40 events in one turn (so the server joins them into one block), every 2 ms,
     // while every 10 ms another channel comes or goes and the stream is reopened for it.
     const publishing = (async () => {
-      for (let burst = 0; burst < 50; burst++) {
-        for (let i = 0; i < 40; i++) ids.push(server.tw.publish('feed', i).id);
+      for (let round = 0; round < 50; round++) {
+        const burst = Array.from({ length: 40 }, (_, i) => server.tw.publish('feed', i));
+        for (const { id } of await Promise.all(burst)) ids.push(id);
         await sleep(2);
       }
     })();
@@ -204,10 +226,12 @@ describe('client transport changes', () => {
       sub.on('event', (e) => got.push(e.id));
       await until(() => sub.getSnapshot().status === 'live');
       // 30 events of 2 KB in one turn: the server joins them into one message of about 60 KiB.
-      const ids = Array.from(
-        { length: 30 },
-        (_, n) => server.tw.publish('feed', { n, pad: 'x'.repeat(2000) }).id,
+      const published = await Promise.all(
+        Array.from({ length: 30 }, (_, n) =>
+          server.tw.publish('feed', { n, pad: 'x'.repeat(2000) }),
+        ),
       );
+      const ids = published.map((result) => result.id);
       await until(() => got.length === ids.length);
       expect(got).toEqual(ids);
       expect(sub.getSnapshot().status).toBe('live');
@@ -235,10 +259,10 @@ describe('client transport changes', () => {
     const b = client.subscribe('b');
     const a2 = client.subscribe('a');
     await until(() => a.getSnapshot().status === 'live' && b.getSnapshot().status === 'live');
-    expect(server.tw.stats().connections).toEqual({ sse: 1, websocket: 0 });
+    expect((await server.tw.stats()).connections).toEqual({ sse: 1, websocket: 0 });
     a.unsubscribe();
     expect(a2.getSnapshot().status).toBe('live');
     client.close();
-    await until(() => server.tw.stats().connections.sse === 0);
+    await until(async () => (await server.tw.stats()).connections.sse === 0);
   });
 });

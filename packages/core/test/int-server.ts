@@ -17,7 +17,7 @@ export interface TestServer {
   tw: TidewireServer;
   url: string;
   stop(): Promise<void>;
-  /** Starts a fresh server (same options, same store) on the same port. */
+  /** Starts a fresh server (same options, same engine) on the same port. */
   restart(): Promise<void>;
 }
 
@@ -81,8 +81,8 @@ export async function cleanup() {
 
 export const until = (fn: () => unknown, timeout = 5000) =>
   vi.waitFor(
-    () => {
-      if (!fn()) throw new Error('not yet');
+    async () => {
+      if (!(await fn())) throw new Error('not yet');
     },
     { timeout, interval: 10 },
   );

@@ -52,8 +52,8 @@ function mount(client: Client, children: React.ReactNode) {
   return { ...view, update: (c: React.ReactNode) => view.rerender(tree(c)) };
 }
 
-const total = (s: TestServer) => {
-  const { connections, subscriptions } = s.tw.stats();
+const total = async (s: TestServer) => {
+  const { connections, subscriptions } = await s.tw.stats();
   return { connections: connections.sse + connections.websocket, subscriptions };
 };
 
@@ -70,10 +70,10 @@ describe.each<Transport>(['sse', 'websocket'])('useSubscription over %s', (trans
       </>,
     );
     await until(() => last('a')?.status === 'live' && last('b')?.status === 'live');
-    expect(total(server)).toEqual({ connections: 1, subscriptions: 1 });
+    expect(await total(server)).toEqual({ connections: 1, subscriptions: 1 });
     view.update(<Feed id="a" transport={transport} />);
     await sleep(150); // past the client's closeDelay (50 ms)
-    expect(total(server)).toEqual({ connections: 1, subscriptions: 1 });
+    expect(await total(server)).toEqual({ connections: 1, subscriptions: 1 });
     server.tw.publish('feed', 'after');
     await until(() => last('a')?.lastEvent?.data === 'after');
     expect(view.container.textContent).toBe('live:after');
@@ -88,9 +88,12 @@ describe.each<Transport>(['sse', 'websocket'])('useSubscription over %s', (trans
     await until(() => last('x')?.status === 'live');
     view.update(<Feed id="x" channel="two" transport={transport} />);
     await until(() => last('x')?.channel === 'two' && last('x')?.status === 'live');
-    await until(() => total(server).connections === 1 && total(server).subscriptions === 1, 2000);
+    await until(async () => {
+      const { connections, subscriptions } = await total(server);
+      return connections === 1 && subscriptions === 1;
+    }, 2000);
     await sleep(150);
-    const { channels, subscriptions } = server.tw.stats();
+    const { channels, subscriptions } = await server.tw.stats();
     expect(subscriptions).toBe(1);
     expect(channels.two?.subscribers).toBe(1);
     expect(channels.one?.subscribers ?? 0).toBe(0);
@@ -106,10 +109,10 @@ describe.each<Transport>(['sse', 'websocket'])('useSubscription over %s', (trans
     const client = connect(server.url);
     mount(client, <Feed id="r" transport={transport} />);
     await until(() => last('r')?.status === 'live');
-    const ids = [server.tw.publish('feed', 1).id];
+    const ids = [(await server.tw.publish('feed', 1)).id];
     await until(() => last('r')?.received === 1);
     server.tw.disconnectAll();
-    ids.push(server.tw.publish('feed', 2).id, server.tw.publish('feed', 3).id);
+    ids.push((await server.tw.publish('feed', 2)).id, (await server.tw.publish('feed', 3)).id);
     await until(() => last('r')?.received === 3 && last('r')?.status === 'live');
     const statuses = seen.get('r')!.map((s) => s.status);
     expect(statuses.slice(statuses.indexOf('live'))).toContain('reconnecting');
@@ -173,9 +176,9 @@ describe('useSubscription with token refresh', () => {
     });
     mount(client, <Feed id="s" transport="sse" />);
     await until(() => last('s')?.status === 'live');
-    const first = server.tw.publish('feed', 'before').id;
+    const first = (await server.tw.publish('feed', 'before')).id;
     await until(() => (last('s')?.reconnects ?? 0) >= 1 && last('s')?.status === 'live');
-    const second = server.tw.publish('feed', 'after').id;
+    const second = (await server.tw.publish('feed', 'after')).id;
     await until(() => last('s')?.lastEventId === second);
     expect(issued).toBeGreaterThan(1);
     expect(seen.get('s')!.some((s) => s.error?.code === 'token_expired')).toBe(true);
@@ -219,7 +222,7 @@ describe('useSubscription rendering', () => {
     );
     expect(html).toBe('<p>idle<!-- -->:</p>');
     await sleep(100);
-    expect(server.tw.stats().connections).toEqual({ sse: 0, websocket: 0 });
+    expect((await server.tw.stats()).connections).toEqual({ sse: 0, websocket: 0 });
     expect(client.getState()).toEqual({ sse: { status: 'idle' }, websocket: { status: 'idle' } });
   });
 
@@ -236,13 +239,13 @@ describe('useSubscription rendering', () => {
     );
     await until(() => last('u1')?.status === 'live' && last('u2')?.status === 'live');
     view.unmount();
-    await until(() => total(server).connections === 0, 2000);
-    expect(total(server)).toEqual({ connections: 0, subscriptions: 0 });
+    await until(async () => (await total(server)).connections === 0, 2000);
+    expect(await total(server)).toEqual({ connections: 0, subscriptions: 0 });
     expect(client.getState()).toEqual({ sse: { status: 'idle' }, websocket: { status: 'idle' } });
     await until(() => pendingTimers(client) === 0, 1000);
     act(() => client.close());
     expect(pendingTimers(client)).toBe(0);
     await sleep(100);
-    expect(total(server)).toEqual({ connections: 0, subscriptions: 0 });
+    expect(await total(server)).toEqual({ connections: 0, subscriptions: 0 });
   });
 });

@@ -10,7 +10,7 @@ const name = 'tidewire-server';
 
 const usage = `Usage: ${name} [options]
 
-Runs a Tidewire server with the in-memory history store. Stops gracefully on SIGINT/SIGTERM.
+Runs a Tidewire server that keeps its history in memory. Stops gracefully on SIGINT/SIGTERM.
 
 Options:
   --port <number>         port to listen on, 0 for any free one (default 8080)

@@ -3,7 +3,12 @@ export type EndMode =
   /** End SSE streams, close WebSockets with 1001: clients reconnect with backoff. */
   | 'graceful'
   /** Destroy the socket at once, as a network failure would. */
-  | 'abort';
+  | 'abort'
+  /**
+   * End SSE streams, close WebSockets with 1012: the server can no longer promise that its
+   * live events follow on from what it sent, so clients reconnect and resume by position.
+   */
+  | 'restart';
 
 /** A live client connection, as the server's registry sees it. */
 export interface Connection {

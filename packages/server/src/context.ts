@@ -2,6 +2,7 @@ import type { ConnectionRegistry } from './connections.js';
 import type { Hub } from './hub.js';
 import type { LimitLog } from './logger.js';
 import type { ResolvedOptions } from './options.js';
+import type { PublishError } from './publish-error.js';
 
 /** What the endpoint handlers share. */
 export interface ServerContext<P> {
@@ -12,10 +13,13 @@ export interface ServerContext<P> {
   readonly logLimit: LimitLog;
   /** True once `close()` was called: new requests get 503 `shutting_down`. */
   isClosing(): boolean;
-  /** Publishes an accepted event and tells `onPublish`. */
+  /**
+   * Publishes an accepted event and tells `onPublish`. Resolves to its id once the engine
+   * stored it; rejects with a {@link PublishError} `unavailable` when the engine cannot.
+   */
   publish(
     event: { channel: string; event: string; dataJson: string; data: unknown },
     principal: P | undefined,
     source: 'server' | 'http' | 'websocket',
-  ): string;
+  ): Promise<string>;
 }

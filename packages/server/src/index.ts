@@ -14,13 +14,20 @@ export {
 } from './auth.js';
 export type { CorsOptions } from './cors.js';
 export type {
+  ChannelHistoryInfo,
   Engine,
   EngineHealth,
   EngineListener,
+  NewEvent,
   PageLimit,
   ReplayPage,
   StoredEvent,
 } from './engine/engine.js';
+export {
+  createMemoryEngine,
+  type MemoryEngine,
+  type MemoryEngineOptions,
+} from './engine/memory.js';
 export type { Logger } from './logger.js';
 export type {
   HistoryOptions,
@@ -38,12 +45,4 @@ export {
   type ServerStats,
   type TidewireServer,
 } from './server.js';
-export type {
-  ChannelHistoryInfo,
-  HistoryEntry,
-  HistoryStore,
-  NewEvent,
-  Replay,
-} from './store/history-store.js';
-export { createMemoryStore, type MemoryStoreOptions } from './store/memory.js';
 export type { TimerHandle, Timers } from './timers.js';

@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Authenticate, Authorize } from './auth.js';
 import type { CorsOptions } from './cors.js';
+import type { Engine } from './engine/engine.js';
+import { createMemoryEngine } from './engine/memory.js';
 import type { Logger } from './logger.js';
-import type { HistoryStore } from './store/history-store.js';
-import { createMemoryStore } from './store/memory.js';
 import { systemTimers, type Timers } from './timers.js';
 
 /**
@@ -94,7 +94,7 @@ export interface LimitOptions {
   maxJsonDepth?: number;
 }
 
-/** How much history the default memory store keeps, per channel and in all. */
+/** How much history the default memory engine keeps, per channel and in all. */
 export interface HistoryOptions {
   /** Newest events kept per channel. @default 1000 */
   maxEvents?: number;
@@ -107,8 +107,8 @@ export interface HistoryOptions {
   /** Events kept across all channels; beyond it the oldest are dropped, whatever their channel. @default 100000 */
   maxTotalEvents?: number;
   /**
-   * Bytes kept across all channels, counted as the UTF-8 length of each event's frame;
-   * beyond it the oldest events are dropped, whatever their channel.
+   * Bytes kept across all channels, counted as the UTF-8 length of each event's channel,
+   * type and data; beyond it the oldest events are dropped, whatever their channel.
    * @default 67108864 (64 MiB)
    */
   maxTotalBytes?: number;
@@ -157,15 +157,17 @@ export interface TidewireServerOptions<P = unknown> {
   authTimeoutMs?: number;
   /** How long before expiry a WebSocket is sent `refresh`. @default 30000 */
   tokenRefreshLeadMs?: number;
-  /** Limits of the default memory store; ignored when `store` is given. */
+  /** Limits of the default memory engine; ignored when `engine` is given. */
   history?: HistoryOptions;
   /** Per-connection limits. */
   limits?: LimitOptions;
   /**
-   * Where history lives. Pass the same store to a new server to restart with its history and epoch.
-   * @default createMemoryStore(history)
+   * Where history lives and how events reach every node. Pass the same engine to a new
+   * server to restart with its history and epoch. The server closes only an engine it
+   * created itself: one passed here is the caller's to close.
+   * @default createMemoryEngine(history)
    */
-  store?: HistoryStore;
+  engine?: Engine;
   /** Called after every accepted publish. Exceptions are logged and ignored. */
   onPublish?: (ctx: PublishContext<P>) => void;
   /** Receives hook failures and dropped connections. @default errors to `console.error` */
@@ -203,7 +205,7 @@ export interface ResolvedOptions<P> {
     bodyTimeoutMs: number;
     maxJsonDepth: number;
   };
-  store: HistoryStore;
+  engine: Engine;
   onPublish: ((ctx: PublishContext<P>) => void) | undefined;
   logger: Logger;
   timers: Timers;
@@ -235,9 +237,9 @@ export function resolveOptions<P>(options: TidewireServerOptions<P>): ResolvedOp
     timers = systemTimers,
     now = () => Date.now(),
   } = options;
-  const store =
-    options.store ??
-    createMemoryStore({
+  const engine =
+    options.engine ??
+    createMemoryEngine({
       maxEvents: history.maxEvents ?? 1000,
       maxAgeMs: history.maxAgeMs ?? 600_000,
       maxTotalEvents: history.maxTotalEvents ?? 100_000,
@@ -272,7 +274,7 @@ export function resolveOptions<P>(options: TidewireServerOptions<P>): ResolvedOp
       bodyTimeoutMs: limits.bodyTimeoutMs ?? 10_000,
       maxJsonDepth: limits.maxJsonDepth ?? 128,
     },
-    store,
+    engine,
     onPublish,
     logger,
     timers,

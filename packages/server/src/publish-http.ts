@@ -123,7 +123,18 @@ export async function handlePublish<P>(
   if (ctx.isClosing()) {
     return fail({ status: 503, code: 'shutting_down', message: 'the server is closing' });
   }
-  const id = ctx.publish({ channel, event, dataJson, data }, auth.principal, 'http');
+  let id: string;
+  try {
+    id = await ctx.publish({ channel, event, dataJson, data }, auth.principal, 'http');
+  } catch {
+    // The engine could not store it (ctx.publish logged why): the client may send it again.
+    return fail({
+      status: 503,
+      code: 'unavailable',
+      message: 'the event could not be stored',
+      headers: { 'Retry-After': '1' },
+    });
+  }
   sendJson(res, 200, { id }, headers);
 }
 

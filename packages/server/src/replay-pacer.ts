@@ -35,22 +35,34 @@ export interface ReplayPacer {
   /** Writes a chunk to the output (after `dispose` too: a graceful end flushes its last frames). */
   write(chunk: Buffer): void;
   /**
-   * Adds a replay. `step` writes (or queues) one page and returns true once the replay is
-   * over. The first step runs at once when there is room. Returns the replay's disposer.
+   * Adds a replay. `step` reads and queues one page and resolves to true once the replay is
+   * over (it never rejects). The first step starts at once when there is room; the next one
+   * only after the previous one resolved. Returns the replay's disposer.
    */
-  add(step: () => boolean): () => void;
+  add(step: () => Promise<boolean>): () => void;
   /** Looks again for room, in case the output drained without a write of its own. */
   poke(): void;
   /** Stops every replay and the write timer; writes still go out. */
   dispose(): void;
 }
 
+/** A replay of the pacer. */
+interface Replay {
+  readonly step: () => Promise<boolean>;
+  /** True while a step is under way: its page is not queued yet. */
+  reading: boolean;
+}
+
 /** Creates the flow control of one connection. */
 export function createReplayPacer(options: ReplayPacerOptions): ReplayPacer {
   const { output, pending, budgetBytes, pageBytes, timers, now, writeTimeoutMs, onWriteTimeout } =
     options;
-  const steps: Array<() => boolean> = [];
+  const replays: Replay[] = [];
   let next = 0;
+  /** Steps under way: each will queue up to a page that `pending` does not count yet. */
+  let reading = 0;
+  /** Steps started since the pacer last waited for a turn of the event loop. */
+  let runs = 0;
   let disposed = false;
   let turn: TimerHandle | undefined;
   /**
@@ -62,7 +74,8 @@ export function createReplayPacer(options: ReplayPacerOptions): ReplayPacer {
   /** Since when bytes have waited without the output draining to empty; undefined when empty. */
   let waitingSince: number | undefined;
 
-  const hasRoom = (): boolean => output.writableLength + pending() + pageBytes <= budgetBytes;
+  const hasRoom = (): boolean =>
+    output.writableLength + pending() + (reading + 1) * pageBytes <= budgetBytes;
 
   const disarm = (): void => {
     if (deadline === undefined) return;
@@ -80,31 +93,59 @@ export function createReplayPacer(options: ReplayPacerOptions): ReplayPacer {
     else onWriteTimeout();
   };
 
+  /** The next replay in turn that has no step under way. */
+  const nextIdle = (): Replay | undefined => {
+    for (let tried = 0; tried < replays.length; tried += 1) {
+      if (next >= replays.length) next = 0;
+      const replay = replays[next]!;
+      next += 1;
+      if (!replay.reading) return replay;
+    }
+    return undefined;
+  };
+
+  const remove = (replay: Replay): void => {
+    const index = replays.indexOf(replay);
+    if (index === -1) return;
+    replays.splice(index, 1);
+    if (index < next) next -= 1;
+  };
+
   /**
-   * Runs replay steps, in turn, while their pages fit; at most a send buffer's worth in one
-   * turn of the event loop, so that a connection whose writes go nowhere cannot spin.
+   * Starts replay steps, in turn, while their pages fit; at most a send buffer's worth
+   * before the pacer waits for a turn of the event loop, so that a connection whose writes
+   * go nowhere cannot spin.
    */
   const pump = (): void => {
-    turn = undefined;
-    for (let runs = 0; !disposed && steps.length > 0 && hasRoom(); runs += 1) {
+    while (!disposed && hasRoom()) {
       if (runs * pageBytes >= budgetBytes) {
         schedule();
         return;
       }
-      if (next >= steps.length) next = 0;
-      const step = steps[next]!;
-      if (step()) {
-        const index = steps.indexOf(step);
-        if (index !== -1) steps.splice(index, 1);
-      } else {
-        next += 1;
-      }
+      const replay = nextIdle();
+      if (replay === undefined) return;
+      runs += 1;
+      run(replay);
     }
+  };
+  const run = (replay: Replay): void => {
+    replay.reading = true;
+    reading += 1;
+    void replay.step().then((done) => {
+      replay.reading = false;
+      reading -= 1;
+      if (done) remove(replay);
+      pump();
+    });
   };
   /** Runs `pump` in a later turn of the event loop, so that other connections get theirs. */
   const schedule = (): void => {
-    if (disposed || turn !== undefined || steps.length === 0) return;
-    turn = timers.setTimeout(pump, 0);
+    if (disposed || turn !== undefined || replays.length === 0) return;
+    turn = timers.setTimeout(() => {
+      turn = undefined;
+      runs = 0;
+      pump();
+    }, 0);
   };
 
   const flushed = (): void => {
@@ -121,22 +162,18 @@ export function createReplayPacer(options: ReplayPacerOptions): ReplayPacer {
       if (deadline === undefined) arm(writeTimeoutMs);
     },
     add(step) {
-      steps.push(step);
+      const replay: Replay = { step, reading: false };
+      replays.push(replay);
+      // Unless the pacer is waiting for a turn of the event loop: that turn starts it.
       if (turn === undefined) pump();
-      schedule();
-      return () => {
-        const index = steps.indexOf(step);
-        if (index === -1) return;
-        steps.splice(index, 1);
-        if (index < next) next -= 1;
-      };
+      return () => remove(replay);
     },
     poke() {
       if (hasRoom()) schedule();
     },
     dispose() {
       disposed = true;
-      steps.length = 0;
+      replays.length = 0;
       disarm();
       if (turn !== undefined) timers.clearTimeout(turn);
       turn = undefined;

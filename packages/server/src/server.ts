@@ -12,7 +12,7 @@ import {
   preflightHeaders,
   refuseOrigin,
 } from './cors.js';
-import { type HttpFailure, rejectUpgrade, sendFailure } from './http-response.js';
+import { type HttpFailure, rejectUpgrade, sendFailure, sendJson } from './http-response.js';
 import { createHub } from './hub.js';
 import { exceedsBytes, isValidChannel, isValidEventType, serializeData } from './limits.js';
 import { createLimitLog } from './logger.js';
@@ -66,12 +66,18 @@ export interface TidewireServer {
   /** Serves a WebSocket upgrade. Returns false (and leaves the socket alone) outside `{path}`. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
   /**
-   * Publishes an event to every subscriber of `channel` and keeps it in history.
-   * @throws {PublishError} for an invalid channel or type, data without a JSON form, or too large.
+   * Publishes an event to every subscriber of `channel` and keeps it in history. Resolves
+   * once the engine stored it (subscribers of this node have it queued by then).
+   * Rejects with a {@link PublishError}: `invalid_channel`, `bad_request` (an invalid type,
+   * data without a JSON form), `too_large`, `shutting_down`, or `unavailable` when the
+   * engine cannot store it.
    */
-  publish(channel: string, data: unknown, options?: PublishOptions): PublishResult;
-  /** Connections, subscriptions and channels right now. */
-  stats(): ServerStats;
+  publish(channel: string, data: unknown, options?: PublishOptions): Promise<PublishResult>;
+  /**
+   * Connections and subscriptions right now, and every channel with subscribers or (when
+   * the engine can list them) history, with what the engine keeps of it.
+   */
+  stats(): Promise<ServerStats>;
   /** Drops every connection without stopping the server. Returns how many were dropped. */
   disconnectAll(options?: DisconnectOptions): number;
   /**
@@ -92,11 +98,22 @@ export interface TidewireServer {
   stallConnections(): number;
   /** `false` refuses WebSocket upgrades with 503, so that clients fall back to SSE. */
   setWebSocketEnabled(enabled: boolean): void;
-  /** Ends every stream, closes every socket with 1001 and clears every timer. Idempotent. */
+  /**
+   * Ends every stream, closes every socket with 1001, clears every timer and stops listening
+   * to the engine, which it closes when it created it. Idempotent.
+   */
   close(): Promise<void>;
 }
 
-type Endpoint = 'sse' | 'ws' | 'publish' | 'unknown';
+type Endpoint = 'sse' | 'ws' | 'publish' | 'ready' | 'unknown';
+
+/** The answer to a stream or upgrade while the engine is not ready. */
+const engineUnavailable: HttpFailure = {
+  status: 503,
+  code: 'unavailable',
+  message: 'history is unavailable',
+  headers: { 'Retry-After': '1' },
+};
 
 /**
  * Creates a Tidewire server. It does not listen by itself: attach it to an
@@ -106,15 +123,25 @@ type Endpoint = 'sse' | 'ws' | 'publish' | 'unknown';
  * const server = http.createServer();
  * tw.attach(server);
  * server.listen(8080);
- * tw.publish('prices', { price: 101.5 }, { type: 'tick' });
+ * await tw.publish('prices', { price: 101.5 }, { type: 'tick' });
  */
 export function createTidewireServer<P = unknown>(
   options: TidewireServerOptions<P> = {},
 ): TidewireServer {
   const resolved = resolveOptions(options);
-  const { logger, limits } = resolved;
-  const hub = createHub(resolved.store, logger);
+  const { logger, limits, engine } = resolved;
   const connections = createConnectionRegistry();
+  const hub = createHub(engine, {
+    logger,
+    onReset(reason) {
+      const all = connections.all();
+      logger.warn('engine reset: ending every connection so that clients resume', {
+        reason,
+        connections: all.length,
+      });
+      for (const connection of all) connection.end('restart');
+    },
+  });
   const logRefusedOrigin = createRefusedOriginLog(logger);
   /** The answer to a stream or upgrade beyond `maxConnections`. */
   const tooManyConnections: HttpFailure = {
@@ -140,8 +167,18 @@ export function createTidewireServer<P = unknown>(
     connections,
     logLimit,
     isClosing: () => isClosing,
-    publish({ channel, event, dataJson, data }, principal, source) {
-      const { id } = hub.publish({ channel, event, dataJson });
+    async publish({ channel, event, dataJson, data }, principal, source) {
+      let id: string;
+      try {
+        ({ id } = await hub.publish({ channel, event, dataJson }));
+      } catch (error) {
+        logger.warn('publish failed: the engine could not store the event', {
+          channel,
+          source,
+          error: String(error),
+        });
+        throw new PublishError('unavailable', 'the event could not be stored', { cause: error });
+      }
       try {
         resolved.onPublish?.({ channel, id, event, data, principal, source });
       } catch (error) {
@@ -158,7 +195,9 @@ export function createTidewireServer<P = unknown>(
     const base = resolved.path;
     if (pathname !== base && !pathname.startsWith(`${base}/`)) return undefined;
     const rest = pathname.slice(base.length);
-    if (rest === '/sse' || rest === '/ws' || rest === '/publish') return rest.slice(1) as Endpoint;
+    if (rest === '/sse' || rest === '/ws' || rest === '/publish' || rest === '/ready') {
+      return rest.slice(1) as Endpoint;
+    }
     return 'unknown';
   };
 
@@ -195,6 +234,13 @@ export function createTidewireServer<P = unknown>(
       refuseOrigin(res, verdict);
       return true;
     }
+    if (endpoint === 'ready' && req.method === 'GET') {
+      const health = isClosing
+        ? { ready: false as const, reason: 'the server is closing' }
+        : engine.health();
+      sendJson(res, health.ready ? 200 : 503, health, headers);
+      return true;
+    }
     if (isClosing) {
       fail({ status: 503, code: 'shutting_down', message: 'the server is closing' });
       return true;
@@ -202,6 +248,10 @@ export function createTidewireServer<P = unknown>(
     if (endpoint === 'sse' && connections.size() >= limits.maxConnections) {
       logLimit('connection limit reached', 'server', { maxConnections: limits.maxConnections });
       fail(tooManyConnections);
+      return true;
+    }
+    if (endpoint === 'sse' && !engine.health().ready) {
+      fail(engineUnavailable);
       return true;
     }
     const expected = endpoint === 'publish' ? 'POST' : 'GET';
@@ -252,6 +302,8 @@ export function createTidewireServer<P = unknown>(
         message: isClosing ? 'the server is closing' : 'WebSocket is disabled',
         headers: { 'Retry-After': '1' },
       });
+    } else if (!engine.health().ready) {
+      rejectUpgrade(socket, engineUnavailable);
     } else {
       wss.handleUpgrade(req, socket, head, (ws) => serveWebSocket(ctx, ws, req, socket));
     }
@@ -290,7 +342,7 @@ export function createTidewireServer<P = unknown>(
       if (!route(req, res)) next?.();
     },
     handleUpgrade: upgrade,
-    publish(channel, data, publishOptions = {}) {
+    async publish(channel, data, publishOptions = {}) {
       const { type = DEFAULT_EVENT_TYPE } = publishOptions;
       if (!isValidChannel(channel))
         throw new PublishError('invalid_channel', 'invalid channel name');
@@ -301,27 +353,30 @@ export function createTidewireServer<P = unknown>(
         throw new PublishError('too_large', 'data is too large');
       }
       if (isClosing) throw new PublishError('shutting_down', 'the server is closing');
-      return { id: ctx.publish({ channel, event: type, dataJson, data }, undefined, 'server') };
+      return {
+        id: await ctx.publish({ channel, event: type, dataJson, data }, undefined, 'server'),
+      };
     },
-    stats() {
+    async stats() {
+      // What the hub knows is counted now; what the engine knows, when it answers.
+      const counts = {
+        connections: { sse: connections.count('sse'), websocket: connections.count('websocket') },
+        subscriptions: hub.subscriptionCount(),
+      };
+      const subscribers = new Map<string, number>();
+      for (const name of hub.activeChannels()) subscribers.set(name, hub.subscriberCount(name));
+      const names = [...new Set([...subscribers.keys(), ...((await engine.channels?.()) ?? [])])];
+      const infos = await Promise.all(names.map((name) => engine.info(name)));
       const channels: ServerStats['channels'] = {};
-      const names = new Set([...hub.activeChannels(), ...hub.store.channels()]);
-      for (const name of names) {
-        const { size, lastId } = hub.store.info(name);
+      for (const [index, name] of names.entries()) {
+        const { size, lastId } = infos[index]!;
         channels[name] = {
-          subscribers: hub.subscriberCount(name),
+          subscribers: subscribers.get(name) ?? 0,
           history: size,
           ...(lastId === undefined ? {} : { lastId }),
         };
       }
-      return {
-        connections: {
-          sse: connections.count('sse'),
-          websocket: connections.count('websocket'),
-        },
-        subscriptions: hub.subscriptionCount(),
-        channels,
-      };
+      return { ...counts, channels };
     },
     disconnectAll({ graceful = false } = {}) {
       const all = connections.all();
@@ -344,11 +399,12 @@ export function createTidewireServer<P = unknown>(
     close() {
       isClosing = true;
       closing ??= (async () => {
-        // The store passed in may outlive this server (a restart keeps it); the default one does not.
-        if (options.store === undefined) resolved.store.close?.();
         for (const connection of connections.all()) connection.end('graceful');
         await connections.drained();
         await new Promise<void>((resolve) => wss.close(() => resolve()));
+        hub.close();
+        // An engine passed in may outlive this server (a restart keeps it); the default one does not.
+        if (options.engine === undefined) await engine.close();
       })();
       return closing;
     },

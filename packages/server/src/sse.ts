@@ -3,19 +3,18 @@ import type { ErrorFrame, ServerFrame } from '@tidewire/core/protocol';
 import { authenticateRequest, runAuthorize } from './auth.js';
 import { type EndMode, principalKey } from './connections.js';
 import type { ServerContext } from './context.js';
-import { type HttpFailure, sendFailure } from './http-response.js';
-import { OutgoingEvent, type Subscriber } from './hub.js';
-import { isValidChannel } from './limits.js';
-import { createReplayCursor, replayPageLimit } from './replay-cursor.js';
-import { createReplayPacer } from './replay-pacer.js';
 import {
   encodeSseBlocks,
   type SsePiece,
   sseFrame,
   ssePieceBytes,
   ssePosition,
-} from './sse-blocks.js';
-import { TickBatch } from './tick-batch.js';
+} from './encoding/sse-blocks.js';
+import { TickBatch } from './encoding/tick-batch.js';
+import { type HttpFailure, sendFailure } from './http-response.js';
+import { isValidChannel } from './limits.js';
+import { replayPageLimit } from './replay-cursor.js';
+import { createReplayPacer } from './replay-pacer.js';
 import { scheduleAt } from './timers.js';
 
 /** A channel of the stream and the position it resumes from. */
@@ -138,7 +137,7 @@ export async function handleSse<P>(
   openStream(ctx, res, headers, stream, refused, auth.expiresAt, who);
 }
 
-/** Writes the head of the stream and joins the channels, all in one synchronous step. */
+/** Subscribes the stream to its channels and writes its head, in one synchronous step. */
 function openStream<P>(
   ctx: ServerContext<P>,
   res: ServerResponse,
@@ -155,11 +154,6 @@ function openStream<P>(
   const page = replayPageLimit(limit);
   let open = true;
   let stalled = false;
-  /**
-   * True until the replay reaches the head of the history. Live events are left to it until
-   * then: they are in history, and the replay sends them in their place in id order.
-   */
-  let replaying = true;
 
   // The frames of one tick share as few blocks as the size cap allows, and go out
   // as one write (one system call per stream and tick).
@@ -207,6 +201,7 @@ function openStream<P>(
       batch.discard();
       res.destroy();
     } else {
+      // 'graceful' and 'restart' alike: the client reconnects and resumes.
       batch.flush();
       res.end();
     }
@@ -227,7 +222,23 @@ function openStream<P>(
   };
   disposers.push(ctx.connections.add({ transport: 'sse', end, expire, stall }));
 
-  const position = hub.store.position();
+  // One subscription for all the channels: the stream is one sequence in seq order, replay
+  // and live alike, so that its last event id is a resume position for every channel.
+  const subscription = hub.subscribe({
+    starts: allowed,
+    subscriber: {
+      deliver: write,
+      replay: writeReplay,
+      gap: (channel, reason) => writeReplay(frame({ type: 'gap', channel, reason })),
+      // The opening ends at the head, so that the stream's last id resumes every channel.
+      reached: (position) => writeReplay(ssePosition(position)),
+      fail: () => end('restart'),
+    },
+    pacer,
+    page,
+  });
+  disposers.push(subscription.leave);
+  const { position } = subscription;
   const head: SsePiece[] = [Buffer.from(`retry: ${options.retryMs}\n\n`), PING];
   // The first block carries an id at once: where the channels that follow
   // Last-Event-ID start (the head position when there is none). A plain
@@ -236,7 +247,7 @@ function openStream<P>(
     frame(
       {
         type: 'welcome',
-        epoch: hub.store.epoch,
+        epoch: hub.epoch,
         heartbeat: options.heartbeatMs,
         ...(expiresAt === undefined ? {} : { expiresIn: Math.max(0, expiresAt - now()) }),
       },
@@ -254,38 +265,6 @@ function openStream<P>(
     head.push(frame(error));
   }
   for (const piece of head) write(piece);
-
-  // One cursor for all the channels, the ones without a position from the head: the
-  // stream is one sequence in id order, replay and live alike, so that its last event
-  // id is a correct resume position for every channel.
-  const cursor = createReplayCursor(
-    hub.store,
-    allowed.map(({ channel, since }) => ({ channel, since: since ?? position })),
-    page,
-  );
-  let lastId: string | undefined;
-  const replayStep = (): boolean => {
-    const { gaps, entries, done } = cursor.step();
-    for (const { channel, reason } of gaps) writeReplay(frame({ type: 'gap', channel, reason }));
-    for (const entry of entries) writeReplay(new OutgoingEvent(entry));
-    lastId = entries.at(-1)?.id ?? lastId;
-    if (done) {
-      // Every channel of the stream is complete up to the head now, so the opening ends
-      // there, and live delivery starts in this same step.
-      replaying = false;
-      const reached = hub.store.position();
-      if (lastId !== reached) writeReplay(ssePosition(reached));
-    }
-    return done;
-  };
-  const subscriber: Subscriber = {
-    deliver: (event) => {
-      if (!replaying) write(event);
-    },
-  };
-  for (const { channel } of allowed) disposers.push(hub.join(channel, subscriber));
-  disposers.push(pacer.add(replayStep));
-  batch.flush();
 
   const heartbeat = timers.setInterval(() => {
     write(PING);

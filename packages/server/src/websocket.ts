@@ -10,7 +10,9 @@ import { type RawData, WebSocket } from 'ws';
 import { runAuthenticate, runAuthorize } from './auth.js';
 import { type EndMode, principalKey } from './connections.js';
 import type { ServerContext } from './context.js';
-import { OutgoingEvent, type Subscriber } from './hub.js';
+import { TickBatch } from './encoding/tick-batch.js';
+import { parseClientFrame, textFrame } from './encoding/websocket-frames.js';
+import { encodeTextMessages, type WsFrame, wsFrameBytes } from './encoding/websocket-messages.js';
 import {
   createTokenBucket,
   exceedsBytes,
@@ -19,12 +21,9 @@ import {
   publisherBucket,
   serializeData,
 } from './limits.js';
-import { createReplayCursor, replayPageLimit } from './replay-cursor.js';
+import { replayPageLimit } from './replay-cursor.js';
 import { createReplayPacer } from './replay-pacer.js';
-import { TickBatch } from './tick-batch.js';
 import { scheduleAt, type TimerHandle } from './timers.js';
-import { parseClientFrame, textFrame } from './websocket-frames.js';
-import { encodeTextMessages, type WsFrame, wsFrameBytes } from './websocket-messages.js';
 
 /** A WebSocket's authentication state. */
 type WsState<P> =
@@ -155,6 +154,7 @@ export function serveWebSocket<P>(
   };
   const end = (mode: EndMode): void => {
     if (mode === 'abort') ws.terminate();
+    else if (mode === 'restart') closeWith(CloseCode.ServiceRestart, 'service restart');
     else closeWith(CloseCode.GoingAway, 'server shutting down');
   };
 
@@ -280,7 +280,7 @@ export function serveWebSocket<P>(
     disposeExpiry = armExpiry(auth.expiresAt, token);
     sendFrame({
       type: 'welcome',
-      epoch: hub.store.epoch,
+      epoch: hub.epoch,
       heartbeat: options.heartbeatMs,
       ...(auth.expiresAt === undefined ? {} : { expiresIn: Math.max(0, auth.expiresAt - now()) }),
     });
@@ -357,34 +357,20 @@ export function serveWebSocket<P>(
     subscriptions.delete(channel);
     if (!allowed) return sendError('forbidden', 'not allowed to subscribe', { channel });
 
-    // From here to the end nothing awaits: joining the live fan-out and starting the replay
-    // are one step. Until the replay reaches the head of the history, live events are left to
-    // it (they are in history), and it goes live in the step that reads the last of them.
-    let replaying = since !== undefined;
-    const subscriber: Subscriber = {
-      deliver: (event) => {
-        if (!replaying) send(event);
+    const subscription = hub.subscribe({
+      starts: [{ channel, since }],
+      subscriber: {
+        deliver: send,
+        replay: sendReplay,
+        gap: (_channel, reason) => sendFrame({ type: 'gap', channel, reason }),
+        fail: () => end('restart'),
       },
-    };
-    const leave = hub.join(channel, subscriber);
-    const position = hub.store.position();
-    sendFrame({ type: 'subscribed', channel, position });
-    if (since === undefined) {
-      subscriptions.set(channel, leave);
-      return;
-    }
-    const cursor = createReplayCursor(hub.store, [{ channel, since }], page);
-    const stopReplay = pacer.add(() => {
-      const step = cursor.step();
-      for (const { reason } of step.gaps) sendFrame({ type: 'gap', channel, reason });
-      for (const entry of step.entries) sendReplay(new OutgoingEvent(entry));
-      if (step.done) replaying = false;
-      return step.done;
+      pacer,
+      page,
     });
-    subscriptions.set(channel, () => {
-      stopReplay();
-      leave();
-    });
+    // Before anything of the channel: the hub gives the subscriber nothing until it returns.
+    sendFrame({ type: 'subscribed', channel, position: subscription.position });
+    subscriptions.set(channel, subscription.leave);
   }
 
   async function publish(
@@ -411,7 +397,13 @@ export function serveWebSocket<P>(
       return sendError('too_large', 'data is too large', { ref });
     }
     if (ctx.isClosing()) return sendError('shutting_down', 'the server is closing', { ref });
-    const id = ctx.publish({ channel, event, dataJson, data }, principal, 'websocket');
+    let id: string;
+    try {
+      id = await ctx.publish({ channel, event, dataJson, data }, principal, 'websocket');
+    } catch {
+      // The engine could not store it (ctx.publish logged why): the client may send it again.
+      return sendError('unavailable', 'the event could not be stored', { ref });
+    }
     sendFrame({ type: 'ack', ref, id });
   }
 }

@@ -1,7 +1,7 @@
 import type { ServerFrame } from '@tidewire/core/protocol';
 import { describe, expect, it } from 'vitest';
 import { MAX_MESSAGE_BYTES } from '../src/limits.js';
-import { startServer } from './utils/server.js';
+import { idsOf, startServer } from './utils/server.js';
 import { openSse } from './utils/sse-client.js';
 import { subscribe, type Transport } from './utils/transport.js';
 import { waitFor } from './utils/wait.js';
@@ -18,8 +18,7 @@ describe('frames of one tick', () => {
     ws.send({ type: 'subscribe', channel: 'a' });
     await ws.waitFor((f) => f.type === 'subscribed');
     const before = ws.messages.length;
-    const ids: string[] = [];
-    for (let n = 0; n < 5; n++) ids.push(server.tw.publish('a', n).id);
+    const ids = await idsOf(Array.from({ length: 5 }, (_, n) => server.tw.publish('a', n)));
     await waitFor(() => eventIds(ws.frames).length === 5);
     const messages = ws.messages.slice(before);
     expect(messages).toHaveLength(1);
@@ -34,8 +33,7 @@ describe('frames of one tick', () => {
     await sse.waitFor((f) => f.type === 'subscribed');
     const blocks = sse.blocks.length;
     const lines = sse.lines.length;
-    const ids: string[] = [];
-    for (let n = 0; n < 5; n++) ids.push(server.tw.publish('a', n).id);
+    const ids = await idsOf(Array.from({ length: 5 }, (_, n) => server.tw.publish('a', n)));
     await waitFor(() => eventIds(sse.frames()).length === 5);
     expect(sse.blocks.slice(blocks)).toHaveLength(1);
     expect(sse.blocks.at(-1)?.id).toBe(ids.at(-1));
@@ -48,9 +46,9 @@ describe('frames of one tick', () => {
 
   it('should put the welcome, subscribed and replayed frames of a new stream in one block', async () => {
     const server = await startServer();
-    const first = server.tw.publish('a', 0);
-    const second = server.tw.publish('a', 1);
-    const last = server.tw.publish('a', 2);
+    const first = await server.tw.publish('a', 0);
+    const second = await server.tw.publish('a', 1);
+    const last = await server.tw.publish('a', 2);
     const sse = await openSse(`${server.base}/sse?channel=a@${first.id}`);
     await sse.waitFor((f) => isEvent(f) && f.id === last.id);
     expect(sse.blocks).toHaveLength(1);
@@ -65,14 +63,14 @@ describe('a resumed SSE stream', () => {
     const server = await startServer();
     const sse = await openSse(`${server.base}/sse?channel=a&channel=b`);
     await sse.waitFor(() => sse.frames().filter((f) => f.type === 'subscribed').length === 2);
-    const published: string[] = [];
-    for (let n = 0; n < 6; n++) published.push(server.tw.publish(n % 2 ? 'a' : 'b', n).id);
+    const publish = (n: number) => server.tw.publish(n % 2 ? 'a' : 'b', n);
+    const published = await idsOf(Array.from({ length: 6 }, (_, n) => publish(n)));
     await waitFor(() => eventIds(sse.frames()).length === 6);
     expect(new Set(sse.messages.filter((m) => isEvent(m.frame)).map((m) => m.block)).size).toBe(1);
     sse.close();
     await sse.ended;
 
-    for (let n = 6; n < 10; n++) published.push(server.tw.publish(n % 2 ? 'a' : 'b', n).id);
+    published.push(...(await idsOf(Array.from({ length: 4 }, (_, n) => publish(6 + n)))));
     const resumed = await openSse(`${server.base}/sse?channel=a&channel=b`, {
       headers: { 'last-event-id': sse.lastEventId() ?? '' },
     });
@@ -87,7 +85,7 @@ describe.each<Transport>(['sse', 'websocket'])('%s batches', (transport) => {
     const server = await startServer({ limits: { maxDataBytes: 200_000 } });
     const sub = await subscribe(transport, server, [{ channel: 'a' }]);
     const sizes = [...Array.from({ length: 20 }, () => 9_000), 100_000, 10, 10, 9_000];
-    const ids = sizes.map((size) => server.tw.publish('a', 'x'.repeat(size)).id);
+    const ids = await idsOf(sizes.map((size) => server.tw.publish('a', 'x'.repeat(size))));
     await sub.waitFor((f) => isEvent(f) && f.id === ids.at(-1));
     expect(sub.events().map((e) => e.id)).toEqual(ids);
 
@@ -116,6 +114,6 @@ describe.each<Transport>(['sse', 'websocket'])('%s batches', (transport) => {
       transport === 'sse' ? 'slow SSE consumer dropped' : 'slow WebSocket consumer dropped',
     ]);
     expect(sub.events()).toEqual([]);
-    expect(server.tw.stats().subscriptions).toBe(0);
+    expect((await server.tw.stats()).subscriptions).toBe(0);
   });
 });

@@ -18,7 +18,10 @@ describe('expireCredentials', () => {
     expect(await ws.closed).toEqual({ code: 4401, reason: 'token_expired' });
     await sse.ended;
     expect(sse.frames().at(-1)).toMatchObject({ type: 'error', code: 'token_expired' });
-    await waitFor(() => tw.stats().connections.sse + tw.stats().connections.websocket === 0);
+    await waitFor(async () => {
+      const { connections } = await tw.stats();
+      return connections.sse + connections.websocket === 0;
+    });
   });
 
   it('should leave connections opened afterwards alone', async () => {
@@ -55,18 +58,21 @@ describe('stallConnections', () => {
     expect(sse.lines.length).toBe(sseLines);
     expect(ws.frames.length).toBe(wsFrames);
     expect(pings).toBe(0);
-    expect(tw.stats().connections).toEqual({ sse: 1, websocket: 1 });
+    expect((await tw.stats()).connections).toEqual({ sse: 1, websocket: 1 });
 
     // A new connection is not stalled, and resumes what the stalled ones missed.
-    const fresh = await openSse(`${base}/sse?channel=a@${tw.stats().channels.a?.lastId}`);
+    const fresh = await openSse(`${base}/sse?channel=a@${(await tw.stats()).channels.a?.lastId}`);
     await fresh.waitFor((f) => f.type === 'subscribed');
-    const { id } = tw.publish('a', 'after');
+    const { id } = await tw.publish('a', 'after');
     expect(await fresh.waitFor(isEvent)).toMatchObject({ id, data: 'after' });
 
     // Stalled connections go away when their clients close them.
     sse.close();
     ws.close();
-    await waitFor(() => tw.stats().connections.websocket === 0 && tw.stats().connections.sse === 1);
+    await waitFor(async () => {
+      const { connections } = await tw.stats();
+      return connections.websocket === 0 && connections.sse === 1;
+    });
   });
 
   it('should still let close() end stalled connections', async () => {

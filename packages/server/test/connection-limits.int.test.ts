@@ -32,7 +32,7 @@ describe('maxConnections', () => {
     await expect(openWs(`${server.wsBase}/ws`)).rejects.toThrow('503');
 
     first.close();
-    await vi.waitFor(() => expect(server.tw.stats().connections.sse).toBe(0));
+    await vi.waitFor(async () => expect((await server.tw.stats()).connections.sse).toBe(0));
     expect((await request(`${server.base}/sse?channel=a`)).status).toBe(200);
   });
 });

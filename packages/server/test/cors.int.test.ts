@@ -113,8 +113,8 @@ describe('CORS', () => {
       expect(await response.text()).toBe('{"code":"origin_not_allowed"}');
     }
     await expect(openWs(`${server.wsBase}/ws`, { origin: evil })).rejects.toThrow('403');
-    expect(server.tw.stats().connections).toEqual({ sse: 0, websocket: 0 });
-    expect(server.tw.stats().channels).toEqual({});
+    expect((await server.tw.stats()).connections).toEqual({ sse: 0, websocket: 0 });
+    expect((await server.tw.stats()).channels).toEqual({});
   });
 
   it('should answer the preflight of a refused origin so that its request can read the 403', async () => {

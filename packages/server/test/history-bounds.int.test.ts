@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMemoryStore, createTidewireServer, type Timers } from '../src/index.js';
+import { createMemoryEngine, createTidewireServer, type Timers } from '../src/index.js';
 
 // The heap is measured in a process of its own, started with --expose-gc, so that nothing
 // else the test runner holds is counted. The probe is bundled from source: no build needed.
@@ -162,7 +162,7 @@ describe('history bounds under abuse', () => {
     expect(growth).toBeLessThan(2 * MiB);
   });
 
-  it('should stop the age sweep of its own store on close, and leave a given store running', async () => {
+  it('should stop the age sweep of its own engine on close, and leave a given engine running', async () => {
     const own = recordingTimers();
     const tw = createTidewireServer({ timers: own.timers });
     tw.publish('a', 1);
@@ -171,13 +171,13 @@ describe('history bounds under abuse', () => {
     expect(own.pending.size).toBe(0);
 
     const given = recordingTimers();
-    const store = createMemoryStore({ timers: given.timers });
-    const second = createTidewireServer({ store, timers: given.timers });
+    const engine = createMemoryEngine({ timers: given.timers });
+    const second = createTidewireServer({ engine, timers: given.timers });
     second.publish('a', 1);
     expect(given.pending.size).toBe(1);
     await second.close();
-    expect(given.pending.size).toBe(1); // the next server may use the same store
-    store.close?.();
+    expect(given.pending.size).toBe(1); // the next server may use the same engine
+    await engine.close();
     expect(given.pending.size).toBe(0);
   });
 });

@@ -116,7 +116,7 @@ describe('HTTP publish under abuse', () => {
     expect(result.answer).toContain('Connection: close');
     expect(result.serverClosed).toBe(true);
     expect(trickled).toBeLessThan(100);
-    expect(server.tw.stats().channels).toEqual({});
+    expect((await server.tw.stats()).channels).toEqual({});
   });
 
   it.each<[string, TidewireServerOptions, Record<string, string>, number]>([

@@ -23,7 +23,7 @@ async function filledServer(channels: number, perChannel: number) {
     history: { maxEvents: perChannel, maxTotalBytes: 1 << 30, maxTotalEvents: 1_000_000 },
   });
   const padding = 'x'.repeat(1000);
-  const first = server.tw.publish('c0', { padding }).id;
+  const first = (await server.tw.publish('c0', { padding })).id;
   for (let n = 1; n < perChannel; n++) {
     for (let c = 0; c < channels; c++) server.tw.publish(`c${c}`, { n, padding });
   }
@@ -70,7 +70,7 @@ describe('a replay to a client that reads nothing', () => {
     const stop = sampleMax(() => response?.writableLength ?? 0);
     const openedAt = Date.now();
     await waitFor(
-      () => server.tw.stats().connections.sse === 0,
+      async () => (await server.tw.stats()).connections.sse === 0,
       WRITE_TIMEOUT_MS * 6,
       'the stream to be dropped',
     );
@@ -92,7 +92,7 @@ describe('a replay to a client that reads nothing', () => {
     for (let c = 0; c < 20; c++) client.send({ type: 'subscribe', channel: `c${c}`, since: first });
     const openedAt = Date.now();
     await waitFor(
-      () => server.tw.stats().connections.websocket === 0,
+      async () => (await server.tw.stats()).connections.websocket === 0,
       WRITE_TIMEOUT_MS * 6,
       'the socket to be closed',
     );
@@ -146,10 +146,17 @@ describe.each(['sse', 'websocket'] as const)('a %s replay to a slow reader', (tr
     const stop = sampleMax(() => output?.writableLength ?? 0);
     const channels = ['a', 'b', 'c', 'd'];
     const padding = 'x'.repeat(1000);
-    const first = server.tw.publish('a', { padding }).id;
+    const first = (await server.tw.publish('a', { padding })).id;
     const expected = new Map<string, string[]>(channels.map((c) => [c, []]));
+    const publishing: Array<Promise<void>> = [];
     const publish = (channel: string, n: number): void => {
-      expected.get(channel)?.push(server.tw.publish(channel, { n, padding }).id);
+      const ids = expected.get(channel)!;
+      const index = ids.push('') - 1;
+      publishing.push(
+        server.tw.publish(channel, { n, padding }).then(({ id }) => {
+          ids[index] = id;
+        }),
+      );
     };
     // More than the operating system buffers on loopback, so that the server's own buffer shows.
     for (let n = 0; n < 16_000; n++) publish(channels[n % 4] as string, n);
@@ -177,6 +184,7 @@ describe.each(['sse', 'websocket'] as const)('a %s replay to a slow reader', (tr
       publish(channels[n % 4] as string, n);
       if (n % 10 === 0) await sleep(3);
     }
+    await Promise.all(publishing);
     const total = [...expected.values()].reduce((sum, ids) => sum + ids.length, 0);
     const events = () => frames().filter((f) => f.type === 'event');
     await waitFor(() => events().length >= total, 15_000, 'every event');
@@ -197,6 +205,6 @@ describe.each(['sse', 'websocket'] as const)('a %s replay to a slow reader', (tr
       const sequence = got.map((e) => Number(e.id.split('-')[1]));
       expect(sequence).toEqual([...sequence].sort((x, y) => x - y));
     }
-    expect(server.tw.stats().connections[transport]).toBe(1);
+    expect((await server.tw.stats()).connections[transport]).toBe(1);
   });
 });

@@ -72,28 +72,32 @@ describe('createTidewireServer', () => {
     expect(response.status).toBe(200);
   });
 
-  it('should validate server-side publishes with PublishError codes', () => {
+  it('should validate server-side publishes with PublishError codes', async () => {
     const tw = createTidewireServer({ logger: silentLogger, limits: { maxDataBytes: 8 } });
     onTestFinished(() => tw.close());
-    const codeOf = (run: () => unknown): string | undefined => {
+    const codeOf = async (run: () => Promise<unknown>): Promise<string | undefined> => {
       try {
-        run();
+        await run();
       } catch (error) {
         return isPublishError(error) ? error.code : 'other';
       }
       return undefined;
     };
-    expect(codeOf(() => tw.publish('bad name', 1))).toBe('invalid_channel');
-    expect(codeOf(() => tw.publish('a', 1, { type: 'bad type' }))).toBe('bad_request');
-    expect(codeOf(() => tw.publish('a', undefined))).toBe('bad_request');
-    expect(codeOf(() => tw.publish('a', 'a long string'))).toBe('too_large');
-    expect(codeOf(() => tw.publish('a', 1))).toBeUndefined();
+    expect(await codeOf(() => tw.publish('bad name', 1))).toBe('invalid_channel');
+    expect(await codeOf(() => tw.publish('a', 1, { type: 'bad type' }))).toBe('bad_request');
+    expect(await codeOf(() => tw.publish('a', undefined))).toBe('bad_request');
+    expect(await codeOf(() => tw.publish('a', 'a long string'))).toBe('too_large');
+    expect(await codeOf(() => tw.publish('a', 1))).toBeUndefined();
   });
 
-  it('should give ids that increase across channels and carry the epoch', () => {
+  it('should give ids that increase across channels and carry the epoch', async () => {
     const tw = createTidewireServer({ logger: silentLogger });
     onTestFinished(() => tw.close());
-    const ids = [tw.publish('a', 1).id, tw.publish('b', 2).id, tw.publish('a', 3).id];
+    const ids = [
+      (await tw.publish('a', 1)).id,
+      (await tw.publish('b', 2)).id,
+      (await tw.publish('a', 3)).id,
+    ];
     const [epoch] = ids[0]!.split('-');
     expect(ids).toEqual([`${epoch}-1`, `${epoch}-2`, `${epoch}-3`]);
   });
@@ -121,13 +125,13 @@ describe('createTidewireServer', () => {
 
   it('should report connections, subscriptions and channels in stats', async () => {
     const server = await startServer();
-    const { id } = server.tw.publish('a', 1);
+    const { id } = await server.tw.publish('a', 1);
     const sse = await openSse(`${server.base}/sse?channel=a&channel=b`);
     await sse.waitFor((f) => f.type === 'subscribed' && f.channel === 'b');
     const ws = await openAuthedWs(`${server.wsBase}/ws`);
     ws.send({ type: 'subscribe', channel: 'a' });
     await ws.waitFor((f) => f.type === 'subscribed');
-    expect(server.tw.stats()).toEqual({
+    expect(await server.tw.stats()).toEqual({
       connections: { sse: 1, websocket: 1 },
       subscriptions: 3,
       channels: {
@@ -144,6 +148,6 @@ describe('createTidewireServer', () => {
     expect(server.tw.close()).toBe(closing);
     await closing;
     expect((await ws.closed).code).toBe(1001);
-    expect(() => server.tw.publish('a', 1)).toThrow(/closing/);
+    await expect(server.tw.publish('a', 1)).rejects.toThrow(/closing/);
   });
 });

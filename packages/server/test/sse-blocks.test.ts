@@ -1,19 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { OutgoingEvent } from '../src/hub.js';
+import { OutgoingEvent } from '../src/encoding/outgoing-event.js';
+import { encodeSseBlocks, sseFrame, ssePosition } from '../src/encoding/sse-blocks.js';
 import { MAX_MESSAGE_BYTES } from '../src/limits.js';
-import { encodeSseBlocks, sseFrame, ssePosition } from '../src/sse-blocks.js';
 
 /** An `event` frame with id `ep-<n>` whose JSON holds `padding` extra bytes. */
 function eventOf(n: number, padding = 0): OutgoingEvent {
-  const id = `ep-${n}`;
-  const frame = JSON.stringify({
-    type: 'event',
+  const dataJson = JSON.stringify('x'.repeat(padding));
+  return new OutgoingEvent({
+    id: `ep-${n}`,
+    seq: n,
     channel: 'a',
-    id,
     event: 'message',
-    data: 'x'.repeat(padding),
+    dataJson,
+    time: 0,
   });
-  return new OutgoingEvent({ id, seq: n, channel: 'a', event: 'message', frame, time: 0 });
 }
 
 /** The blocks of an event stream text, as an EventSource dispatches them. */
@@ -75,7 +75,7 @@ describe('encodeSseBlocks', () => {
   it('should add a position to a block at the cap without opening another', () => {
     const large = eventOf(1, MAX_MESSAGE_BYTES);
     const blocks = blocksOf(encodeSseBlocks([large, ssePosition('ep-9')]).toString());
-    expect(blocks).toEqual([{ id: 'ep-9', data: [large.entry.frame] }]);
+    expect(blocks).toEqual([{ id: 'ep-9', data: [large.frame] }]);
   });
 
   it('should write a position with no block open as an id line alone', () => {
@@ -89,7 +89,7 @@ describe('encodeSseBlocks', () => {
   it('should write a single event as its shared block', () => {
     const event = eventOf(7);
     expect(encodeSseBlocks([event])).toBe(event.sseBlock);
-    expect(event.sseBlock.toString()).toBe(`data: ${event.entry.frame}\nid: ep-7\n\n`);
+    expect(event.sseBlock.toString()).toBe(`data: ${event.frame}\nid: ep-7\n\n`);
   });
 
   it('should close the open block before lines given as they are', () => {
@@ -123,6 +123,6 @@ describe('encodeSseBlocks', () => {
       expect(block.id).toBe((JSON.parse(block.data.at(-1) ?? '') as { id: string }).id);
     }
     expect(blocks.map((b) => b.data.length)).toEqual([4, 4, 1, 1, 1]);
-    expect(blocks.flatMap((b) => b.data)).toEqual(events.map((e) => e.entry.frame));
+    expect(blocks.flatMap((b) => b.data)).toEqual(events.map((e) => e.frame));
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { AuthError } from '../src/index.js';
-import { startServer, type TestServer } from './utils/server.js';
+import { idsOf, startServer, type TestServer } from './utils/server.js';
 import { errorBody, openSse, type SseClient } from './utils/sse-client.js';
 
 describe('SSE endpoint', () => {
@@ -32,7 +32,7 @@ describe('SSE endpoint', () => {
     const server = await startServer();
     const sse = await openSse(`${server.base}/sse?channel=a`);
     await sse.waitFor((f) => f.type === 'subscribed');
-    const { id } = server.tw.publish('a', 1);
+    const { id } = await server.tw.publish('a', 1);
     await sse.waitFor((f) => f.type === 'event');
     expect(sse.messages.at(-1)?.id).toBe(id);
     expect(sse.lastEventId()).toBe(id);
@@ -40,7 +40,7 @@ describe('SSE endpoint', () => {
 
   it('should resume every listed channel from Last-Event-ID', async () => {
     const server = await startServer();
-    const { id } = server.tw.publish('a', 'a1');
+    const { id } = await server.tw.publish('a', 'a1');
     server.tw.publish('b', 'b1');
     server.tw.publish('a', 'a2');
     const sse = await openSse(`${server.base}/sse?channel=a&channel=b`, {
@@ -57,8 +57,8 @@ describe('SSE endpoint', () => {
 
   it('should prefer a channel position in the query over Last-Event-ID', async () => {
     const server = await startServer();
-    const a1 = server.tw.publish('a', 'a1');
-    const a2 = server.tw.publish('a', 'a2');
+    const a1 = await server.tw.publish('a', 'a1');
+    const a2 = await server.tw.publish('a', 'a2');
     server.tw.publish('a', 'a3');
     const sse = await openSse(`${server.base}/sse?channel=a@${a2.id}`, {
       headers: { 'last-event-id': a1.id },
@@ -69,10 +69,11 @@ describe('SSE endpoint', () => {
 
   it('should merge the replays of several channels in id order', async () => {
     const server = await startServer();
-    const a0 = server.tw.publish('a', 0);
-    const b0 = server.tw.publish('b', 0);
-    const order: string[] = [];
-    for (let n = 1; n <= 6; n++) order.push(server.tw.publish(n % 2 ? 'a' : 'b', n).id);
+    const a0 = await server.tw.publish('a', 0);
+    const b0 = await server.tw.publish('b', 0);
+    const order = await idsOf(
+      Array.from({ length: 6 }, (_, n) => server.tw.publish(n % 2 ? 'b' : 'a', n + 1)),
+    );
     const sse = await openSse(`${server.base}/sse?channel=b@${b0.id}&channel=a@${a0.id}`);
     await sse.waitFor((f) => f.type === 'event' && f.data === 6);
     expect(sse.frames().flatMap((f) => (f.type === 'event' ? [f.id] : []))).toEqual(order);
@@ -90,7 +91,7 @@ describe('SSE endpoint', () => {
     expect(welcome).toMatchObject({ expiresIn: expect.any(Number) });
     await sse.ended;
     expect(sse.frames().at(-1)).toMatchObject({ type: 'error', code: 'token_expired' });
-    expect(server.tw.stats().connections.sse).toBe(0);
+    expect((await server.tw.stats()).connections.sse).toBe(0);
   });
 
   it.each([
@@ -104,7 +105,7 @@ describe('SSE endpoint', () => {
     const response = await fetch(`${server.base}/sse${query}`);
     expect(response.status).toBe(400);
     expect(await errorBody(response)).toMatchObject({ code });
-    expect(server.tw.stats().connections.sse).toBe(0);
+    expect((await server.tw.stats()).connections.sse).toBe(0);
   });
 
   it('should answer a wrong method with 405 and an unknown endpoint with 404', async () => {
@@ -138,7 +139,7 @@ async function reconnect(
     lastEventId === undefined ? {} : { 'last-event-id': lastEventId };
   const sse = await openSse(url, { headers });
   await sse.waitFor((f) => f.type === 'subscribed' && f.channel === channel);
-  const { id } = server.tw.publish(channel, 'last');
+  const { id } = await server.tw.publish(channel, 'last');
   await sse.waitFor((f) => f.type === 'event' && f.id === id);
   return sse;
 }
@@ -146,7 +147,7 @@ async function reconnect(
 describe('SSE stream ids', () => {
   it('should give a stream its start position as an id before any event, so that a cut loses nothing', async () => {
     const server = await startServer();
-    const before = server.tw.publish('elsewhere', 'x');
+    const before = await server.tw.publish('elsewhere', 'x');
     const url = `${server.base}/sse?channel=a`;
     const first = await openSse(url);
     await first.waitFor((f) => f.type === 'subscribed');
@@ -154,7 +155,7 @@ describe('SSE stream ids', () => {
     first.close();
     await first.ended;
 
-    const published = Array.from({ length: 10 }, (_, n) => server.tw.publish('a', n).id);
+    const published = await idsOf(Array.from({ length: 10 }, (_, n) => server.tw.publish('a', n)));
     const second = await reconnect(server, url, start, 'a');
     expect(eventIds(second).slice(0, -1)).toEqual(published);
     expect(start).toBe(before.id);
@@ -170,9 +171,8 @@ describe('SSE stream ids', () => {
     first.close();
     await first.ended;
 
-    const published = Array.from(
-      { length: 10 },
-      (_, n) => server.tw.publish(n % 2 ? 'b' : 'a', n).id,
+    const published = await idsOf(
+      Array.from({ length: 10 }, (_, n) => server.tw.publish(n % 2 ? 'b' : 'a', n)),
     );
     const second = await reconnect(server, url, start, 'b');
     expect(eventIds(second).slice(0, -1)).toEqual(published);
@@ -180,7 +180,7 @@ describe('SSE stream ids', () => {
 
   it('should resume a channel that started live next to one with its own position', async () => {
     const server = await startServer();
-    const a1 = server.tw.publish('a', 'a1');
+    const a1 = await server.tw.publish('a', 'a1');
     const url = `${server.base}/sse?channel=a@${a1.id}&channel=b`;
     const first = await openSse(url);
     await first.waitFor((f) => f.type === 'subscribed' && f.channel === 'b');
@@ -188,7 +188,7 @@ describe('SSE stream ids', () => {
     first.close();
     await first.ended;
 
-    const published = Array.from({ length: 10 }, (_, n) => server.tw.publish('b', n).id);
+    const published = await idsOf(Array.from({ length: 10 }, (_, n) => server.tw.publish('b', n)));
     const second = await reconnect(server, url, start, 'b');
     expect(eventIds(second).slice(0, -1)).toEqual(published);
   });
@@ -196,7 +196,7 @@ describe('SSE stream ids', () => {
   it('should end the opening at the head position, so that a reconnect does not report a gap again', async () => {
     const server = await startServer();
     server.tw.publish('elsewhere', 'x');
-    const head = server.tw.publish('elsewhere', 'y');
+    const head = await server.tw.publish('elsewhere', 'y');
     const url = `${server.base}/sse?channel=a`;
     const first = await openSse(url, { headers: { 'last-event-id': 'not-a-position' } });
     await first.waitFor((f) => f.type === 'gap');

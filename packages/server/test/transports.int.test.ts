@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createMemoryStore } from '../src/index.js';
+import { createMemoryEngine } from '../src/index.js';
 import { startServer } from './utils/server.js';
 import { subscribe, type Transport } from './utils/transport.js';
 import { waitFor } from './utils/wait.js';
@@ -12,20 +12,20 @@ describe.each<Transport>(['sse', 'websocket'])('%s transport', (transport) => {
   it('should deliver several channels over one connection', async () => {
     const server = await startServer();
     const sub = await subscribe(transport, server, [{ channel: 'a' }, { channel: 'b' }]);
-    const first = server.tw.publish('a', { n: 1 });
-    const second = server.tw.publish('b', { n: 2 }, { type: 'tick' });
+    const first = await server.tw.publish('a', { n: 1 });
+    const second = await server.tw.publish('b', { n: 2 }, { type: 'tick' });
     await sub.waitFor(eventOf('b', 2));
     expect(sub.events()).toEqual([
       { type: 'event', channel: 'a', id: first.id, event: 'message', data: { n: 1 } },
       { type: 'event', channel: 'b', id: second.id, event: 'tick', data: { n: 2 } },
     ]);
-    expect(server.tw.stats().subscriptions).toBe(2);
+    expect((await server.tw.stats()).subscriptions).toBe(2);
   });
 
   it('should send subscribed before anything else of the channel', async () => {
     const server = await startServer();
     server.tw.publish('a', { n: 1 });
-    const { id } = server.tw.publish('a', { n: 2 });
+    const { id } = await server.tw.publish('a', { n: 2 });
     server.tw.publish('a', { n: 3 });
     const sub = await subscribe(transport, server, [{ channel: 'a', since: id }]);
     await sub.waitFor(eventOf('a', 3));
@@ -51,7 +51,7 @@ describe.each<Transport>(['sse', 'websocket'])('%s transport', (transport) => {
 
   it('should replay the missed events from a position, then go live', async () => {
     const server = await startServer();
-    const { id } = server.tw.publish('a', { n: 1 });
+    const { id } = await server.tw.publish('a', { n: 1 });
     server.tw.publish('a', { n: 2 });
     server.tw.publish('a', { n: 3 });
     const sub = await subscribe(transport, server, [{ channel: 'a', since: id }]);
@@ -63,10 +63,10 @@ describe.each<Transport>(['sse', 'websocket'])('%s transport', (transport) => {
 
   it('should resume each channel from its own position', async () => {
     const server = await startServer();
-    const a1 = server.tw.publish('a', { n: 1 });
-    const b1 = server.tw.publish('b', { n: 1 });
+    const a1 = await server.tw.publish('a', { n: 1 });
+    const b1 = await server.tw.publish('b', { n: 1 });
     server.tw.publish('a', { n: 2 });
-    const b2 = server.tw.publish('b', { n: 2 });
+    const b2 = await server.tw.publish('b', { n: 2 });
     server.tw.publish('b', { n: 3 });
     const sub = await subscribe(transport, server, [
       { channel: 'a', since: a1.id },
@@ -90,7 +90,7 @@ describe.each<Transport>(['sse', 'websocket'])('%s transport', (transport) => {
 
   it('should signal a trimmed gap, then replay what history remains', async () => {
     const server = await startServer({ history: { maxEvents: 2 } });
-    const { id } = server.tw.publish('a', { n: 1 });
+    const { id } = await server.tw.publish('a', { n: 1 });
     for (let n = 2; n <= 5; n++) server.tw.publish('a', { n });
     const sub = await subscribe(transport, server, [{ channel: 'a', since: id }]);
     await sub.waitFor(eventOf('a', 5));
@@ -103,9 +103,9 @@ describe.each<Transport>(['sse', 'websocket'])('%s transport', (transport) => {
     expect(sub.events().map((e) => (e.data as { n: number }).n)).toEqual([4, 5]);
   });
 
-  it('should signal an epoch gap after a restart with a new store', async () => {
+  it('should signal an epoch gap after a restart with a new engine', async () => {
     const before = await startServer();
-    const { id } = before.tw.publish('a', { n: 1 });
+    const { id } = await before.tw.publish('a', { n: 1 });
     await before.stop();
     const after = await startServer();
     after.tw.publish('a', { n: 2 });
@@ -118,13 +118,13 @@ describe.each<Transport>(['sse', 'websocket'])('%s transport', (transport) => {
     });
   });
 
-  it('should resume without a gap after a restart with the same store', async () => {
-    const store = createMemoryStore();
-    const before = await startServer({ store });
-    const { id } = before.tw.publish('a', { n: 1 });
+  it('should resume without a gap after a restart with the same engine', async () => {
+    const engine = createMemoryEngine();
+    const before = await startServer({ engine });
+    const { id } = await before.tw.publish('a', { n: 1 });
     before.tw.publish('a', { n: 2 });
     await before.stop();
-    const after = await startServer({ store });
+    const after = await startServer({ engine });
     const sub = await subscribe(transport, after, [{ channel: 'a', since: id }]);
     await sub.waitFor(eventOf('a', 2));
     expect(sub.frames().some((f) => f.type === 'gap')).toBe(false);
@@ -132,7 +132,7 @@ describe.each<Transport>(['sse', 'websocket'])('%s transport', (transport) => {
 
   it('should signal an invalid gap for a position the server never issued', async () => {
     const server = await startServer();
-    const { id } = server.tw.publish('a', { n: 1 });
+    const { id } = await server.tw.publish('a', { n: 1 });
     const future = `${id.split('-')[0]}-999999`;
     const sub = await subscribe(transport, server, [
       { channel: 'a', since: 'not a position' },
@@ -193,22 +193,25 @@ describe.each<Transport>(['sse', 'websocket'])('%s transport', (transport) => {
       logger: { warn: (message) => warnings.push(message), error: () => {} },
     });
     const sub = await subscribe(transport, server, [{ channel: 'a' }]);
-    const first = server.tw.publish('a', { n: 0 });
+    const first = await server.tw.publish('a', { n: 0 });
     await sub.waitFor(eventOf('a', 0));
     sub.pause();
     const padding = 'x'.repeat(60_000);
     const ids: string[] = [];
-    for (let n = 1; n <= 400 && server.tw.stats().subscriptions > 0; n++) {
-      ids.push(server.tw.publish('a', { n, padding }).id);
+    for (let n = 1; n <= 400 && (await server.tw.stats()).subscriptions > 0; n++) {
+      ids.push((await server.tw.publish('a', { n, padding })).id);
       if (n % 20 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
     }
     await waitFor(
-      () => server.tw.stats().subscriptions === 0,
+      async () => (await server.tw.stats()).subscriptions === 0,
       3000,
       'the slow consumer to be dropped',
     );
     await waitFor(
-      () => server.tw.stats().connections.sse + server.tw.stats().connections.websocket === 0,
+      async () => {
+        const { connections } = await server.tw.stats();
+        return connections.sse + connections.websocket === 0;
+      },
       3000,
       'the connection to close',
     );
@@ -225,10 +228,10 @@ describe.each<Transport>(['sse', 'websocket'])('%s transport', (transport) => {
   it('should end connections and leave nothing open on close', async () => {
     const server = await startServer();
     const sub = await subscribe(transport, server, [{ channel: 'a' }]);
-    expect(server.tw.stats().connections[transport]).toBe(1);
+    expect((await server.tw.stats()).connections[transport]).toBe(1);
     await server.tw.close();
     await sub.ended;
-    expect(server.tw.stats()).toMatchObject({
+    expect(await server.tw.stats()).toMatchObject({
       connections: { sse: 0, websocket: 0 },
       subscriptions: 0,
     });
@@ -254,7 +257,7 @@ describe.each<Transport>(['sse', 'websocket'])('%s transport', (transport) => {
     const sub = await subscribe(transport, server, [{ channel: 'a' }]);
     expect(server.tw.disconnectAll()).toBe(1);
     await sub.ended;
-    await waitFor(() => server.tw.stats().connections[transport] === 0);
+    await waitFor(async () => (await server.tw.stats()).connections[transport] === 0);
     const again = await subscribe(transport, server, [{ channel: 'a' }]);
     server.tw.publish('a', { n: 1 });
     await again.waitFor(eventOf('a', 1));

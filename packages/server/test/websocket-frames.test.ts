@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { textFrame } from '../src/websocket-frames.js';
+import { textFrame } from '../src/encoding/websocket-frames.js';
 import { decodeMessages } from './utils/ws-receiver.js';
 
 /** Decodes one frame with ws's own receiver, as a client would. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { textFrame } from '../src/encoding/websocket-frames.js';
+import { encodeTextMessages, type WsFrame } from '../src/encoding/websocket-messages.js';
 import { MAX_MESSAGE_BYTES } from '../src/limits.js';
-import { textFrame } from '../src/websocket-frames.js';
-import { encodeTextMessages, type WsFrame } from '../src/websocket-messages.js';
 import { decodeMessages } from './utils/ws-receiver.js';
 
 /** A frame whose JSON takes exactly `bytes` bytes. */

@@ -40,7 +40,7 @@ describe('WebSocket handshake', () => {
     const server = await startServer({ authTimeoutMs: 50 });
     const ws = await openWs(`${server.wsBase}/ws`);
     expect((await ws.closed).code).toBe(CloseCode.AuthTimeout);
-    await vi.waitFor(() => expect(server.tw.stats().connections.websocket).toBe(0));
+    await vi.waitFor(async () => expect((await server.tw.stats()).connections.websocket).toBe(0));
   });
 
   it.each([
@@ -143,7 +143,7 @@ describe('WebSocket frames', () => {
       { type: 'error', code: 'too_many_channels', message: expect.any(String), channel: 'b' },
       { type: 'subscribed', channel: 'a', position: expect.any(String) },
     ]);
-    expect(server.tw.stats().subscriptions).toBe(1);
+    expect((await server.tw.stats()).subscriptions).toBe(1);
   });
 
   it('should let a client subscribe to every allowed channel at once behind a slow authorize', async () => {
@@ -157,7 +157,7 @@ describe('WebSocket frames', () => {
       () => expect(ws.frames.filter((f) => f.type === 'subscribed')).toHaveLength(300),
       { timeout: 5000 },
     );
-    expect(server.tw.stats().subscriptions).toBe(300);
+    expect((await server.tw.stats()).subscriptions).toBe(300);
   });
 
   it('should stop delivering a channel after unsubscribe', async () => {
@@ -167,7 +167,7 @@ describe('WebSocket frames', () => {
     ws.send({ type: 'subscribe', channel: 'b' });
     await ws.waitFor((f) => f.type === 'subscribed' && f.channel === 'b');
     ws.send({ type: 'unsubscribe', channel: 'a' });
-    await vi.waitFor(() => expect(server.tw.stats().subscriptions).toBe(1));
+    await vi.waitFor(async () => expect((await server.tw.stats()).subscriptions).toBe(1));
     server.tw.publish('a', 1);
     server.tw.publish('b', 2);
     await ws.waitFor((f) => f.type === 'event' && f.channel === 'b');
@@ -187,7 +187,7 @@ describe('WebSocket frames', () => {
     const ws = await openAuthedWs(`${server.wsBase}/ws`);
     // Pausing stops the client from reading, so it never answers a ping.
     ws.pause();
-    await vi.waitFor(() => expect(server.tw.stats().connections.websocket).toBe(0), {
+    await vi.waitFor(async () => expect((await server.tw.stats()).connections.websocket).toBe(0), {
       timeout: 2000,
     });
   });
@@ -240,7 +240,7 @@ describe('WebSocket publish', () => {
       ws.send({ type: 'publish', ref: 'r1', ...fields });
       const error = await ws.waitFor((f) => f.type === 'error');
       expect(error).toEqual({ type: 'error', code, message: expect.any(String), ref: 'r1' });
-      expect(Object.keys(server.tw.stats().channels)).toEqual([]);
+      expect(Object.keys((await server.tw.stats()).channels)).toEqual([]);
     },
   );
 
@@ -299,7 +299,7 @@ describe('WebSocket token refresh', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     server.tw.publish('a', 'after');
     await ws.waitFor((f) => f.type === 'event' && f.data === 'after');
-    expect(server.tw.stats().connections.websocket).toBe(1);
+    expect((await server.tw.stats()).connections.websocket).toBe(1);
   });
 
   it('should close with 4403 when a re-auth is refused', async () => {
@@ -341,7 +341,7 @@ describe('WebSocket token refresh', () => {
     ws.send({ type: 'subscribe', channel: 'user/bob/inbox' });
     await ws.waitFor((f) => f.type === 'subscribed' && f.channel === 'user/bob/inbox');
     expect(ws.frames.filter((f) => f.type === 'event')).toEqual([]);
-    expect(server.tw.stats().subscriptions).toBe(1);
+    expect((await server.tw.stats()).subscriptions).toBe(1);
   });
 
   it('should close a socket that floods auth frames with 4429, after a handful of authenticate calls', async () => {

@@ -4,8 +4,12 @@
  * skips (without counting) while a restart is in progress.
  */
 
-/** Publishes on the current server; returns the id, or undefined when it was skipped. */
-export type Publish = (channel: string, data: unknown, type?: string) => string | undefined;
+/** Publishes on the current server; resolves to the id, or undefined when it was skipped. */
+export type Publish = (
+  channel: string,
+  data: unknown,
+  type?: string,
+) => Promise<string | undefined>;
 
 /** Timer periods of the demo publishers, in milliseconds. */
 export interface DemoIntervals {
@@ -32,9 +36,9 @@ export interface Demo {
   resume(): void;
   readonly paused: boolean;
   /** Starts a job; its progress is published on the returned channel until `complete`. */
-  startJob(): { channel: string; since: string };
+  startJob(): Promise<{ channel: string; since: string }>;
   /** Starts streaming a completion for `prompt`, token by token, until `done`. */
-  startCompletion(prompt: string): { channel: string; since: string };
+  startCompletion(prompt: string): Promise<{ channel: string; since: string }>;
   stop(): void;
 }
 
@@ -104,7 +108,7 @@ export function createDemo(publish: Publish, intervals: DemoIntervals = {}): Dem
     sample.memory = walk(sample.memory, 3, 30, 92);
     sample.rps = walk(sample.rps, 160, 300, 2600);
     sample.p95 = walk(sample.p95, 30, 60, 900);
-    publish(
+    void publish(
       'metrics',
       {
         cpu: round(sample.cpu, 1),
@@ -116,17 +120,15 @@ export function createDemo(publish: Publish, intervals: DemoIntervals = {}): Dem
       'sample',
     );
   };
-  const publishNotification = (): void => {
+  const publishNotification = async (): Promise<void> => {
     const note = notifications[noteIndex % notifications.length]!;
-    if (publish('notifications', { ...note, at: Date.now() }, 'notification') !== undefined) {
-      noteIndex += 1;
-    }
+    const id = await publish('notifications', { ...note, at: Date.now() }, 'notification');
+    if (id !== undefined) noteIndex += 1;
   };
-  const publishBotLine = (): void => {
+  const publishBotLine = async (): Promise<void> => {
     const text = botLines[botIndex % botLines.length]!;
-    if (publish('chat', { user: 'Ada (bot)', text, at: Date.now() }, 'message') !== undefined) {
-      botIndex += 1;
-    }
+    const id = await publish('chat', { user: 'Ada (bot)', text, at: Date.now() }, 'message');
+    if (id !== undefined) botIndex += 1;
   };
 
   const timers = [
@@ -135,28 +137,36 @@ export function createDemo(publish: Publish, intervals: DemoIntervals = {}): Dem
     { ms: chatMs, run: publishBotLine },
   ].map(({ ms, run }) =>
     setInterval(() => {
-      if (!paused) run();
+      if (!paused) void run();
     }, ms),
   );
 
-  /** Publishes `steps` one per `ms` (retrying a step a restart skipped), then stops. */
-  const runSteps = (steps: Array<() => string | undefined>, ms: number): void => {
+  /**
+   * Publishes `steps` one per `ms` (retrying a step a restart skipped), then stops. A step
+   * starts only once the one before it was accepted.
+   */
+  const runSteps = (steps: Array<() => Promise<string | undefined>>, ms: number): void => {
     let next = 0;
+    let publishing = false;
     const timer = setInterval(() => {
-      if (paused) return;
       const step = steps[next];
-      if (step === undefined || step() !== undefined) next += 1;
-      if (next >= steps.length) {
-        clearInterval(timer);
-        work.delete(timer);
-      }
+      if (paused || publishing || step === undefined) return;
+      publishing = true;
+      void step().then((id) => {
+        publishing = false;
+        if (id !== undefined) next += 1;
+        if (next >= steps.length) {
+          clearInterval(timer);
+          work.delete(timer);
+        }
+      });
     }, ms);
     work.add(timer);
   };
 
   /** Publishes the first event of a new channel: its id is where the page subscribes from. */
-  const open = (channel: string, data: unknown, type: string): string => {
-    const id = publish(channel, data, type);
+  const open = async (channel: string, data: unknown, type: string): Promise<string> => {
+    const id = await publish(channel, data, type);
     if (id === undefined) throw new Error('the server is not accepting events');
     return id;
   };
@@ -164,8 +174,8 @@ export function createDemo(publish: Publish, intervals: DemoIntervals = {}): Dem
   return {
     seed(note = 'Welcome to the playground chat 👋') {
       publishMetrics();
-      publishNotification();
-      publish('chat', { user: 'Ada (bot)', text: note, at: Date.now() });
+      void publishNotification();
+      void publish('chat', { user: 'Ada (bot)', text: note, at: Date.now() });
     },
     pause() {
       paused = true;
@@ -176,12 +186,12 @@ export function createDemo(publish: Publish, intervals: DemoIntervals = {}): Dem
     get paused() {
       return paused;
     },
-    startJob() {
+    async startJob() {
       jobCount += 1;
       const channel = `jobs/${jobCount}`;
       const started = Date.now();
-      const since = open(channel, { name: `Export #${jobCount}`, at: started }, 'queued');
-      const steps: Array<() => string | undefined> = [];
+      const since = await open(channel, { name: `Export #${jobCount}`, at: started }, 'queued');
+      const steps: Array<() => Promise<string | undefined>> = [];
       for (let pct = 5; pct <= 100; pct += 5) {
         const step = jobSteps[Math.min(jobSteps.length - 1, Math.floor((pct - 1) / 20))]!;
         steps.push(() => publish(channel, { pct, step }, 'progress'));
@@ -190,13 +200,13 @@ export function createDemo(publish: Publish, intervals: DemoIntervals = {}): Dem
       runSteps(steps, jobStepMs);
       return { channel, since };
     },
-    startCompletion(prompt) {
+    async startCompletion(prompt) {
       completionCount += 1;
       const channel = `completions/${completionCount}`;
       const text = answers.find((a) => a.match.test(prompt))?.text ?? defaultAnswer;
-      const since = open(channel, { prompt: prompt.slice(0, 200) }, 'start');
+      const since = await open(channel, { prompt: prompt.slice(0, 200) }, 'start');
       const pieces = tokenize(text);
-      const steps: Array<() => string | undefined> = pieces.map(
+      const steps: Array<() => Promise<string | undefined>> = pieces.map(
         (piece) => () => publish(channel, { text: piece }, 'token'),
       );
       steps.push(() => publish(channel, { tokens: pieces.length }, 'done'));

@@ -5,9 +5,9 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
   AuthError,
-  createMemoryStore,
+  createMemoryEngine,
   createTidewireServer,
-  type HistoryStore,
+  type Engine,
   isPublishError,
   type TidewireServer,
 } from '@tidewire/server';
@@ -92,11 +92,11 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
   let restarts = 0;
   let webSocketEnabled = true;
   const chaosLog: ChaosEntry[] = [];
-  let store: HistoryStore = createMemoryStore();
+  let engine: Engine = createMemoryEngine();
 
   const makeServer = (): TidewireServer => {
     const tw = createTidewireServer<string>({
-      store,
+      engine,
       heartbeatMs,
       authenticate(token) {
         const entry = token === undefined ? undefined : tokens.get(token);
@@ -122,9 +122,9 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
   };
   let tw = makeServer();
 
-  const publish: Publish = (channel, data, type) => {
+  const publish: Publish = async (channel, data, type) => {
     try {
-      return tw.publish(channel, data, type === undefined ? {} : { type }).id;
+      return (await tw.publish(channel, data, type === undefined ? {} : { type })).id;
     } catch (error) {
       if (isPublishError(error) && error.code === 'shutting_down') return undefined;
       throw error;
@@ -137,8 +137,9 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
   /** A new Tidewire server on the same port; the old one's clients reconnect to it. */
   const restart = async (keepHistory: boolean): Promise<void> => {
     const old = tw;
+    const oldEngine = engine;
     if (!keepHistory) {
-      store = createMemoryStore();
+      engine = createMemoryEngine();
       // Positions of the old history would only get new pages a gap.
       for (const entry of published.values()) entry.recent = [];
     }
@@ -146,6 +147,8 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
     restarts += 1;
     if (!keepHistory) demo.seed('I restarted with an empty history: your client got a gap.');
     await old.close();
+    // The playground made it, so the playground closes it once no server uses it.
+    if (!keepHistory) await oldEngine.close();
   };
 
   const issueToken = (): string => {
@@ -198,20 +201,20 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
     },
   };
 
-  const stats = (url: URL) => {
+  const stats = async (url: URL) => {
     const channels: Record<string, { published: number; lastId: string | undefined }> = {};
     for (const name of url.searchParams.getAll('channel')) {
       const entry = published.get(name);
       channels[name] = { published: entry?.count ?? 0, lastId: entry?.lastId };
     }
     return {
-      epoch: store.epoch,
+      epoch: engine.epoch,
       restarts,
       webSocketEnabled,
       paused: demo.paused,
       tokensIssued,
       heartbeatMs,
-      connections: tw.stats().connections,
+      connections: (await tw.stats()).connections,
       channels,
       chaos: chaosLog,
     };
@@ -246,15 +249,15 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
       res.writeHead(200, { 'Content-Type': 'text/plain', 'Cache-Control': 'no-store' });
       res.end(issueToken());
     } else if (pathname === '/api/stats' && req.method === 'GET') {
-      sendJson(res, 200, stats(url));
+      sendJson(res, 200, await stats(url));
     } else if (pathname === '/api/start' && req.method === 'GET') {
       sendJson(res, 200, starts(url));
     } else if (pathname === '/api/jobs' && post) {
-      sendJson(res, 200, demo.startJob());
+      sendJson(res, 200, await demo.startJob());
     } else if (pathname === '/api/completions' && post) {
       const body = await readJson(req);
       const prompt = typeof body?.prompt === 'string' ? body.prompt : '';
-      sendJson(res, 200, demo.startCompletion(prompt));
+      sendJson(res, 200, await demo.startCompletion(prompt));
     } else if (pathname.startsWith('/api/chaos/') && post) {
       const action = chaos[pathname.slice('/api/chaos/'.length)];
       if (action === undefined) sendJson(res, 404, { error: 'no such chaos control' });
@@ -314,6 +317,7 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
       closing ??= (async () => {
         demo.stop();
         await tw.close();
+        await engine.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();

@@ -68,9 +68,9 @@ describe('a cross-origin page', () => {
     const problems: string[] = [];
     tab.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
     await tab.goto(`${pageOrigin}/`);
-    for (let i = 0; i < 200 && tw.stats().subscriptions < 1; i++)
+    for (let i = 0; i < 200 && (await tw.stats()).subscriptions < 1; i++)
       await new Promise((r) => setTimeout(r, 25));
-    expect(tw.stats().connections.sse).toBe(1);
+    expect((await tw.stats()).connections.sse).toBe(1);
     tw.publish('news', 'from the server');
     const id = await tab.evaluate(() =>
       (

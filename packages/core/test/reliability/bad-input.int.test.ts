@@ -358,7 +358,7 @@ describe('getToken misbehaving against a real server', () => {
     const error = sub.getSnapshot().error!;
     expect(error).toMatchObject({ name: 'AuthError', code: 'token_failed', fatal: true });
     expect(error.message).not.toContain(TOKEN_PREFIX);
-    expect(node.tw.stats().connections.websocket).toBe(0);
+    expect((await node.tw.stats()).connections.websocket).toBe(0);
   });
 
   it('should fail with token_empty when getToken returns an empty string, without connecting', async () => {

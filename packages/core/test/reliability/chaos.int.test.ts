@@ -151,7 +151,7 @@ async function run(s: Scenario, seed: number) {
     for (let i = 0; i < EVENTS; ) {
       for (const end = i + BATCH; i < end; i++) {
         const n = names[i % CHANNELS]!;
-        published.get(n)!.push(r.node.tw.publish(n, i).id);
+        published.get(n)!.push((await r.node.tw.publish(n, i)).id);
       }
       if (i === EVENTS / 2) await s.midway?.(r);
       await sleep(10);
@@ -187,8 +187,8 @@ async function run(s: Scenario, seed: number) {
   for (const { client } of watches) client.close();
   // Streams end at once (server stats); Node's fetch may keep an idle keep-alive socket
   // open in its own pool for up to 4 s after an abort, which the proxy count waits out.
-  await until(() => {
-    const { connections } = r.node.tw.stats();
+  await until(async () => {
+    const { connections } = await r.node.tw.stats();
     return connections.sse + connections.websocket === 0 && r.proxy.connections === 0;
   });
   for (const env of envs) expect(env.live()).toBe(0);

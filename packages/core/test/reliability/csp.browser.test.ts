@@ -89,9 +89,9 @@ describe('the global build under a strict CSP', () => {
       await tab.evaluate(() => Object.keys((window as unknown as { Tidewire: object }).Tidewire)),
     ).toEqual(expect.arrayContaining(['createClient', 'exponentialBackoff', 'transition']));
     const subscribed = async () => {
-      for (let i = 0; i < 200 && node.tw.stats().subscriptions < 2; i++)
+      for (let i = 0; i < 200 && (await node.tw.stats()).subscriptions < 2; i++)
         await new Promise((r) => setTimeout(r, 25));
-      return node.tw.stats().subscriptions;
+      return (await node.tw.stats()).subscriptions;
     };
     expect(await subscribed()).toBe(2);
     for (let i = 0; i < 3; i++) {
@@ -116,11 +116,11 @@ describe('the global build under a strict CSP', () => {
     expect(node.log.some((r) => r.kind === 'upgrade')).toBe(true);
     await tab.evaluate(() => (window as unknown as { done: () => void }).done());
     for (let i = 0; i < 100; i++) {
-      const { sse, websocket } = node.tw.stats().connections;
+      const { sse, websocket } = (await node.tw.stats()).connections;
       if (sse + websocket === 0) break;
       await new Promise((r) => setTimeout(r, 20));
     }
-    expect(node.tw.stats().connections).toEqual({ sse: 0, websocket: 0 });
+    expect((await node.tw.stats()).connections).toEqual({ sse: 0, websocket: 0 });
     expect(problems).toEqual([]);
     await tab.close();
   });

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { createTcpProxy, type TcpProxy } from '../../../../testing/tcp-proxy';
 import {
-  createMemoryStore,
+  createMemoryEngine,
   createTidewireServer,
   type TidewireServer,
   type TidewireServerOptions,
@@ -84,9 +84,9 @@ export interface Rig {
 }
 
 export async function createRig(options: TidewireServerOptions = {}): Promise<Rig> {
-  const store = options.store ?? createMemoryStore();
+  const engine = options.engine ?? createMemoryEngine();
   const log: LoggedRequest[] = [];
-  const first = await startNode({ ...options, store }, log);
+  const first = await startNode({ ...options, engine }, log);
   const proxy = await createTcpProxy({ targetPort: first.port });
   const rig: Rig = {
     node: first,
@@ -95,7 +95,7 @@ export async function createRig(options: TidewireServerOptions = {}): Promise<Ri
     log,
     async restart() {
       const old = rig.node;
-      rig.node = await startNode({ ...options, store }, log);
+      rig.node = await startNode({ ...options, engine }, log);
       proxy.setTarget(rig.node.port);
       await old.stop();
     },

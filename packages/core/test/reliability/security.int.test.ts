@@ -196,7 +196,7 @@ describe('origin allow-list', () => {
     expect(refused.getSnapshot().error).toMatchObject({ code: 'forbidden', status: 403 });
     expect(wsCodes[0]).toBe('network');
     await expect(evil.publish('x', 1)).rejects.toMatchObject({ status: 403 });
-    expect(node.tw.stats().connections).toEqual({ sse: 1, websocket: 1 });
+    expect((await node.tw.stats()).connections).toEqual({ sse: 1, websocket: 1 });
   });
 });
 
@@ -208,7 +208,7 @@ describe('limits per connection', () => {
     await until(() => subs[3]!.getSnapshot().status === 'failed');
     expect(subs[3]!.getSnapshot().error).toMatchObject({ code: 'too_many_channels', fatal: true });
     await until(() => subs.slice(0, 3).every((s) => s.getSnapshot().status === 'live'));
-    expect(node.tw.stats().subscriptions).toBe(3);
+    expect((await node.tw.stats()).subscriptions).toBe(3);
   });
 
   it('should refuse an SSE stream over the limit as a whole (400 too_many_channels)', async () => {
@@ -218,7 +218,7 @@ describe('limits per connection', () => {
     await until(() => subs.every((s) => s.getSnapshot().status === 'failed'));
     // The status carries no code on SSE (the body is not read): the app sees bad_request 400.
     expect(subs[0]!.getSnapshot().error).toMatchObject({ fatal: true, status: 400 });
-    expect(node.tw.stats().subscriptions).toBe(0);
+    expect((await node.tw.stats()).subscriptions).toBe(0);
   });
 });
 

@@ -5,6 +5,7 @@ import type { GapReason } from '@tidewire/core/protocol';
  * once however many nodes and subscribers receive it.
  */
 export interface NewEvent {
+  /** The channel it is published on. */
   readonly channel: string;
   /** The application event type (`message` when the publisher named none). */
   readonly event: string;
@@ -101,10 +102,19 @@ export interface Engine {
    * Rejects when the engine cannot store it (for example, its connection is lost).
    */
   append(event: NewEvent): Promise<StoredEvent>;
-  /** The first page of `channel`'s events after the position `since`. */
+  /**
+   * The first page of `channel`'s events after the position `since`. It holds every event of
+   * the channel that this node's listeners had received when it was called (within the
+   * page's limit); it may hold newer ones too.
+   */
   readPage(channel: string, since: string, limit: PageLimit): Promise<ReplayPage>;
   /** Size and newest id of a channel's history. */
   info(channel: string): Promise<ChannelHistoryInfo>;
+  /**
+   * Channels that currently have history, for `stats()`. Optional: an engine that cannot
+   * list them cheaply leaves it out, and `stats()` then lists the channels with subscribers.
+   */
+  channels?(): Promise<readonly string[]>;
   /** Starts delivering events to `listener`. Returns its disposer. */
   listen(listener: EngineListener): () => void;
   /** Whether the engine can serve now; a server reports it on its readiness endpoint. */

@@ -1,4 +1,7 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { MAX_MESSAGE_BYTES } from '../../src/limits.js';
 import { startServer } from '../utils/server.js';
 import { openAuthedWs, type WsClient } from '../utils/ws-client.js';
 
@@ -17,7 +20,7 @@ async function latencies(
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
     const at = Date.now();
-    const { id } = server.tw.publish(channel, i);
+    const { id } = await server.tw.publish(channel, i);
     await sub.waitFor((f) => f.type === 'event' && f.id === id, 3000);
     out.push(Date.now() - at);
     await sleep(10);
@@ -26,31 +29,46 @@ async function latencies(
 }
 
 describe('a connection that abuses the server', () => {
-  // A replay may overrun sendBufferBytes, but only by one replay per subscribed channel: a
-  // client that re-subscribes one channel with an old `since` and reads nothing must still be
-  // dropped as a slow consumer, not make the server buffer every replay it ever asked for.
+  // A replay queues a page only when it fits in sendBufferBytes, and a replay replaced before
+  // its page was read queues nothing: a client that re-subscribes one channel with an old
+  // `since` and reads nothing never makes the server buffer more than its send buffer, and is
+  // dropped as a slow consumer once that buffer has not drained within the write timeout.
   it('should drop a connection that asks for the same replay again and again, while another keeps receiving', async () => {
     const warnings: string[] = [];
+    const sendBufferBytes = 256 * 1024;
     const server = await startServer({
-      limits: { sendBufferBytes: 256 * 1024 },
+      limits: { sendBufferBytes, writeTimeoutMs: 500 },
+      history: { maxEvents: 10_000 },
       logger: { warn: (m) => warnings.push(m), error: () => {} },
     });
+    let upgraded: Duplex | undefined;
+    server.http.on('upgrade', (_req: IncomingMessage, socket: Duplex) => {
+      upgraded ??= socket;
+    });
     const padding = 'x'.repeat(1000);
-    const first = server.tw.publish('history', { padding }).id;
-    for (let i = 0; i < 999; i++) server.tw.publish('history', { i, padding });
+    const first = (await server.tw.publish('history', { padding })).id;
+    // More than the operating system buffers on loopback, so that the server's own buffer shows.
+    for (let i = 0; i < 9999; i++) server.tw.publish('history', { i, padding });
     const abuser = await openAuthedWs(`${server.wsBase}/ws`);
     abuser.pause(); // reads nothing: every replay stays in the server's buffer
+    let largest = 0;
+    const sampling = setInterval(() => {
+      largest = Math.max(largest, upgraded?.writableLength ?? 0);
+    }, 2);
     const calm = await openAuthedWs(`${server.wsBase}/ws`);
     calm.send({ type: 'subscribe', channel: 'live' });
     await calm.waitFor((f) => f.type === 'subscribed');
-    // Each subscribe asks for ~1 MB of replay.
+    // Each subscribe asks for ~10 MB of replay.
     for (let i = 0; i < 50; i++)
       abuser.send({ type: 'subscribe', channel: 'history', since: first });
     const delays = await latencies(server, calm, 'live', 10);
     expect(Math.max(...delays)).toBeLessThan(1000);
-    for (let i = 0; i < 100 && server.tw.stats().connections.websocket > 1; i++) await sleep(20);
-    expect(server.tw.stats().connections.websocket).toBe(1);
+    for (let i = 0; i < 100 && (await server.tw.stats()).connections.websocket > 1; i++)
+      await sleep(20);
+    clearInterval(sampling);
+    expect((await server.tw.stats()).connections.websocket).toBe(1);
     expect(warnings).toContain('slow WebSocket consumer dropped');
+    expect(largest).toBeLessThanOrEqual(sendBufferBytes + MAX_MESSAGE_BYTES);
   });
 
   it('should close a connection that floods bad frames and stay responsive to other connections', async () => {
@@ -66,7 +84,7 @@ describe('a connection that abuses the server', () => {
     // closed once maxChannelsPerConnection + 256 are waiting (PROTOCOL.md limits), before it
     // answers them all.
     expect(await noisy.closed).toEqual({ code: 4429, reason: 'too many pending frames' });
-    expect(server.tw.stats().connections.websocket).toBe(1);
+    expect((await server.tw.stats()).connections.websocket).toBe(1);
   });
 
   it('should keep live delivery prompt for others while a paused consumer is being dropped', async () => {
@@ -80,13 +98,13 @@ describe('a connection that abuses the server', () => {
     slow.pause();
     const padding = 'x'.repeat(60_000);
     const delays: number[] = [];
-    for (let i = 0; i < 300 && server.tw.stats().connections.websocket > 1; i++) {
+    for (let i = 0; i < 300 && (await server.tw.stats()).connections.websocket > 1; i++) {
       const at = Date.now();
-      const { id } = server.tw.publish('a', { i, padding });
+      const { id } = await server.tw.publish('a', { i, padding });
       await calm.waitFor((f) => f.type === 'event' && f.id === id, 3000);
       delays.push(Date.now() - at);
     }
     expect(Math.max(...delays)).toBeLessThan(1000);
-    expect(server.tw.stats().connections.websocket).toBe(1);
+    expect((await server.tw.stats()).connections.websocket).toBe(1);
   });
 });

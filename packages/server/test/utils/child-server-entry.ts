@@ -90,7 +90,7 @@ async function memory(): Promise<ChildMemory> {
   return { rss, heapTotal, heapUsed, external, arrayBuffers };
 }
 
-function publish(request: Extract<ChildRequest, { op: 'publish' }>): PublishReport {
+async function publish(request: Extract<ChildRequest, { op: 'publish' }>): Promise<PublishReport> {
   const { prefix, channels, perChannel, bytes } = request;
   const padding = 'x'.repeat(bytes);
   const started = performance.now();
@@ -98,7 +98,7 @@ function publish(request: Extract<ChildRequest, { op: 'publish' }>): PublishRepo
   let last = '';
   for (let round = 0; round < perChannel; round++) {
     for (let channel = 0; channel < channels; channel++) {
-      last = tw.publish(`${prefix}${channel}`, { round, padding }).id;
+      last = (await tw.publish(`${prefix}${channel}`, { round, padding })).id;
       first ??= last;
     }
   }
@@ -111,8 +111,8 @@ function publish(request: Extract<ChildRequest, { op: 'publish' }>): PublishRepo
   };
 }
 
-function stats(): ChildStats {
-  const { connections, subscriptions, channels } = tw.stats();
+async function stats(): Promise<ChildStats> {
+  const { connections, subscriptions, channels } = await tw.stats();
   let history = 0;
   for (const channel of Object.values(channels)) history += channel.history;
   let buffered = 0;

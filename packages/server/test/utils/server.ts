@@ -56,3 +56,8 @@ export async function startServer<P = unknown>(
     stop,
   };
 }
+
+/** The ids of publishes started together (so in one tick), in the order they were started. */
+export async function idsOf(publishes: ReadonlyArray<Promise<{ id: string }>>): Promise<string[]> {
+  return (await Promise.all(publishes)).map(({ id }) => id);
+}

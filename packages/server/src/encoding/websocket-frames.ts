@@ -1,5 +1,5 @@
 import type { ClientFrame } from '@tidewire/core/protocol';
-import { exceedsJsonDepth } from './json-depth.js';
+import { exceedsJsonDepth } from '../json-depth.js';
 
 /** A client frame checked for shape, or the error to answer it with. */
 export type ParsedClientFrame =

@@ -1,4 +1,4 @@
-import { MAX_MESSAGE_BYTES } from './limits.js';
+import { MAX_MESSAGE_BYTES } from '../limits.js';
 
 /** A server frame on its way to an event stream. */
 export interface SseFrame {

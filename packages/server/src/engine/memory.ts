@@ -3,14 +3,14 @@ import type { GapReason } from '@tidewire/core/protocol';
 import { systemTimers, type TimerHandle, type Timers } from '../timers.js';
 import type {
   ChannelHistoryInfo,
-  HistoryEntry,
-  HistoryStore,
-  Replay,
+  Engine,
+  EngineListener,
   ReplayPage,
-} from './history-store.js';
+  StoredEvent,
+} from './engine.js';
 
-/** Options of {@link createMemoryStore}. */
-export interface MemoryStoreOptions {
+/** Options of {@link createMemoryEngine}. */
+export interface MemoryEngineOptions {
   /** Newest events kept per channel. @default 1000 */
   maxEvents?: number;
   /**
@@ -20,35 +20,42 @@ export interface MemoryStoreOptions {
    */
   maxAgeMs?: number;
   /**
-   * Events kept across all channels. Beyond it the oldest event of the whole store is
+   * Events kept across all channels. Beyond it the oldest event of the whole engine is
    * dropped, whatever its channel.
    * @default 100000
    */
   maxTotalEvents?: number;
   /**
-   * Bytes kept across all channels, counted as the UTF-8 length of each event's frame.
-   * Beyond it the oldest events of the whole store are dropped, whatever their channel.
+   * Bytes kept across all channels, counted as the UTF-8 length of each event's channel,
+   * type and data. Beyond it the oldest events of the whole engine are dropped, whatever
+   * their channel.
    * @default 67108864 (64 MiB)
    */
   maxTotalBytes?: number;
   /** The history epoch, a short string from `[a-z0-9]`. @default random base36 */
   epoch?: string;
-  /** Clock in milliseconds since the epoch. @default () => Date.now() */
+  /** Clock in milliseconds since 1970. @default () => Date.now() */
   now?: () => number;
   /** Timer functions for the age sweep; its timer never keeps the process alive. @default the global timers */
   timers?: Timers;
 }
 
+/** What {@link createMemoryEngine} returns: an {@link Engine} that always lists its channels. */
+export interface MemoryEngine extends Engine {
+  /** Channels that currently have history. */
+  channels(): Promise<readonly string[]>;
+}
+
 interface ChannelLog {
   readonly channel: string;
-  entries: HistoryEntry[];
-  /** UTF-8 length of each entry's frame, index for index with `entries`. */
+  entries: StoredEvent[];
+  /** UTF-8 length of each entry's parts, index for index with `entries`. */
   sizes: number[];
   /** Index of the oldest kept entry in `entries` (entries before it are dropped lazily). */
   head: number;
   /** Seq of the newest event trimmed from this channel (0 when none). */
   trimmedSeq: number;
-  /** False once the log went empty and left the store. */
+  /** False once the log went empty and left the engine. */
   open: boolean;
 }
 
@@ -61,25 +68,28 @@ const SWEEP_INTERVAL_MS = 1000;
 const MAX_DELAY = 2_147_483_647;
 
 /** What stands in a log's dead prefix for an entry that was dropped. */
-const DROPPED: HistoryEntry = Object.freeze({
+const DROPPED: StoredEvent = Object.freeze({
   seq: 0,
   id: '',
   channel: '',
   event: '',
-  frame: '',
+  dataJson: '',
   time: 0,
 });
 
+const READY = Object.freeze({ ready: true as const });
+
 /**
- * The embedded history store: a bounded log per channel, by count and by age, under
- * a bound on the events and bytes of all channels together, with one epoch and one
- * counter for all channels. Pass the same store to a new server to keep history
- * across a restart of the server object.
+ * The default engine: history in this process's memory, a bounded log per channel, by count
+ * and by age, under a bound on the events and bytes of all channels together, with one epoch
+ * and one counter for all channels. Its bus is in-process: `append` stores the event, hands
+ * it to every listener before it returns, and resolves. Pass the same engine to a new server
+ * to keep history across a restart of the server object.
  * @example
- * const store = createMemoryStore({ maxEvents: 100, maxAgeMs: 60_000, maxTotalBytes: 16 << 20 });
- * const tw = createTidewireServer({ store });
+ * const engine = createMemoryEngine({ maxEvents: 100, maxAgeMs: 60_000, maxTotalBytes: 16 << 20 });
+ * const tw = createTidewireServer({ engine });
  */
-export function createMemoryStore(options: MemoryStoreOptions = {}): HistoryStore {
+export function createMemoryEngine(options: MemoryEngineOptions = {}): MemoryEngine {
   const {
     maxEvents = 1000,
     maxAgeMs = 600_000,
@@ -91,6 +101,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): HistoryStor
   } = options;
   if (!/^[0-9a-z]+$/.test(epoch)) throw new TypeError('epoch must match [0-9a-z]+');
   const logs = new Map<string, ChannelLog>();
+  const listeners = new Set<EngineListener>();
   let seq = 0;
   /** Highest `trimmedSeq` of a channel whose log was dropped once empty; new logs start there. */
   let droppedFloor = 0;
@@ -98,7 +109,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): HistoryStor
   let totalBytes = 0;
 
   // Every kept event in seq order across channels, as a (log, seq) reference, so that the
-  // oldest event of the store is found without looking at every channel. The oldest live
+  // oldest event of the engine is found without looking at every channel. The oldest live
   // reference is always the oldest entry of its log. A channel that trims itself leaves
   // stale references behind: they are skipped at the front, and swept out when they
   // outnumber the live ones, so every operation stays O(1) amortized.
@@ -131,7 +142,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): HistoryStor
       log.sizes = sizes.slice(head);
       log.head = 0;
     } else {
-      // Until the next compaction the dead prefix must not hold on to the frames.
+      // Until the next compaction the dead prefix must not hold on to the data.
       entries.fill(DROPPED, log.head, head);
       log.head = head;
     }
@@ -166,7 +177,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): HistoryStor
     }
   };
 
-  /** The log that holds the oldest event of the store, or undefined when the store is empty. */
+  /** The log that holds the oldest event of the engine, or undefined when it is empty. */
   const oldestLog = (): ChannelLog | undefined => {
     while (queueHead < queueLogs.length) {
       const log = queueLogs[queueHead]!;
@@ -176,7 +187,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): HistoryStor
     return undefined;
   };
 
-  /** Drops the oldest events of the store while it holds too many events or bytes. */
+  /** Drops the oldest events of the engine while it holds too many events or bytes. */
   const evictOverflow = (): void => {
     while (totalEvents > maxTotalEvents || totalBytes > maxTotalBytes) {
       const log = oldestLog();
@@ -229,6 +240,42 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): HistoryStor
     armSweep(time);
   };
 
+  /** Keeps `entry` under every bound; returns it. */
+  const store = (entry: StoredEvent): StoredEvent => {
+    const { channel, time } = entry;
+    const bytes =
+      Buffer.byteLength(entry.dataJson) +
+      Buffer.byteLength(channel) +
+      Buffer.byteLength(entry.event);
+    let log = logs.get(channel);
+    if (log !== undefined && !trim(log, time)) log = undefined;
+    if (log === undefined) {
+      // Sized for one entry: many channels never get a second one.
+      log = {
+        channel,
+        entries: [entry],
+        sizes: [bytes],
+        head: 0,
+        trimmedSeq: droppedFloor,
+        open: true,
+      };
+      logs.set(channel, log);
+    } else {
+      log.entries.push(entry);
+      log.sizes.push(bytes);
+    }
+    totalEvents += 1;
+    totalBytes += bytes;
+    queueLogs.push(log);
+    queueSeqs.push(entry.seq);
+    // Only the count can be exceeded now: everything older was trimmed just above.
+    if (log.entries.length - log.head > maxEvents) trim(log, time);
+    evictOverflow();
+    compactQueue();
+    armSweep(time);
+    return entry;
+  };
+
   /**
    * Where a resume from `since` starts in `channel`'s log: at the first event after the
    * position, or at the oldest kept event with the gap that makes the position unusable.
@@ -253,99 +300,66 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): HistoryStor
     };
   };
 
-  // Channel names and event types repeat: quote each once (bounded, so that names
-  // that never come back cannot grow it for ever).
-  const quoted = new Map<string, string>();
-  const quote = (text: string): string => {
-    let json = quoted.get(text);
-    if (json === undefined) {
-      json = JSON.stringify(text);
-      if (quoted.size >= 4096) quoted.clear();
-      quoted.set(text, json);
-    }
-    return json;
-  };
-
   return {
     epoch,
     position: () => `${epoch}-${seq}`,
     append({ channel, event, dataJson }) {
       seq += 1;
-      const id = `${epoch}-${seq}`;
-      const frame = `{"type":"event","channel":${quote(channel)},"id":"${id}","event":${quote(event)},"data":${dataJson}}`;
-      // Counting the bytes also flattens the frame, which is built from pieces: kept as
-      // pieces, it would take a few hundred bytes more for as long as it is kept.
-      const bytes = Buffer.byteLength(frame);
       // One clock reading per append, for the entry, for trimming and for the sweep.
-      const time = now();
-      const entry: HistoryEntry = { seq, id, channel, event, frame, time };
-      let log = logs.get(channel);
-      if (log !== undefined && !trim(log, time)) log = undefined;
-      if (log === undefined) {
-        // Sized for one entry: many channels never get a second one.
-        log = {
-          channel,
-          entries: [entry],
-          sizes: [bytes],
-          head: 0,
-          trimmedSeq: droppedFloor,
-          open: true,
-        };
-        logs.set(channel, log);
-      } else {
-        log.entries.push(entry);
-        log.sizes.push(bytes);
-      }
-      totalEvents += 1;
-      totalBytes += bytes;
-      queueLogs.push(log);
-      queueSeqs.push(seq);
-      // Only the count can be exceeded now: everything older was trimmed just above.
-      if (log.entries.length - log.head > maxEvents) trim(log, time);
-      evictOverflow();
-      compactQueue();
-      armSweep(time);
-      return entry;
+      const entry = store({ seq, id: `${epoch}-${seq}`, channel, event, dataJson, time: now() });
+      for (const listener of listeners) listener.event(entry);
+      return Promise.resolve(entry);
     },
-    read(channel, since): Replay {
+    readPage(channel, since, { maxEvents: pageEvents, maxBytes }) {
       const { log, gap, start } = locate(channel, since);
-      return { gap, entries: log === undefined ? [] : log.entries.slice(start) };
-    },
-    readPage(channel, since, { maxEvents, maxBytes }): ReplayPage {
-      const { log, gap, start } = locate(channel, since);
-      if (log === undefined) return { gap, entries: [], more: false };
-      const { entries, sizes } = log;
+      if (log === undefined) return Promise.resolve<ReplayPage>({ gap, entries: [], more: false });
+      const { entries } = log;
       let end = start;
       let bytes = 0;
-      while (end < entries.length && end - start < maxEvents) {
-        const size = sizes[end]!;
+      while (end < entries.length && end - start < pageEvents) {
+        const size = entries[end]!.dataJson.length;
         if (end > start && bytes + size > maxBytes) break;
         bytes += size;
         end += 1;
       }
-      return { gap, entries: entries.slice(start, end), more: end < entries.length };
+      return Promise.resolve<ReplayPage>({
+        gap,
+        entries: entries.slice(start, end),
+        more: end < entries.length,
+      });
     },
-    info(channel): ChannelHistoryInfo {
+    info(channel) {
       const log = logOf(channel);
-      if (log === undefined) return { size: 0, lastId: undefined };
-      return { size: log.entries.length - log.head, lastId: log.entries.at(-1)?.id };
+      const info: ChannelHistoryInfo =
+        log === undefined
+          ? { size: 0, lastId: undefined }
+          : { size: log.entries.length - log.head, lastId: log.entries.at(-1)?.id };
+      return Promise.resolve(info);
     },
     channels() {
-      return [...logs.keys()].filter((channel) => logOf(channel) !== undefined);
+      return Promise.resolve([...logs.keys()].filter((channel) => logOf(channel) !== undefined));
     },
+    listen(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+    health: () => READY,
     close() {
       closed = true;
       if (sweepTimer !== undefined) timers.clearTimeout(sweepTimer);
       sweepTimer = undefined;
+      return Promise.resolve();
     },
   };
 }
 
 /**
- * Index of the first entry from `low` on with a seq greater than `position` (entries
+ * Index of the first entry from `from` on with a seq greater than `position` (entries
  * are sorted by seq).
  */
-function firstAfter(entries: readonly HistoryEntry[], from: number, position: number): number {
+function firstAfter(entries: readonly StoredEvent[], from: number, position: number): number {
   let low = from;
   let high = entries.length;
   while (low < high) {

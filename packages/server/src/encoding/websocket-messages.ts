@@ -1,4 +1,4 @@
-import { MAX_MESSAGE_BYTES } from './limits.js';
+import { MAX_MESSAGE_BYTES } from '../limits.js';
 import { headerSize, textFrame, writeTextHeader } from './websocket-frames.js';
 
 /** A server frame on its way to a WebSocket. */
