@@ -1,0 +1,11 @@
+export type { ReadStreamOptions, RedisConnection, StreamEntry } from './connection.js';
+export { createRedisEngine, type RedisEngine, type RedisEngineOptions } from './engine.js';
+export { isRedisEngineError, RedisEngineError, type RedisEngineErrorCode } from './errors.js';
+export {
+  fromNodeRedis,
+  fromNodeRedisCluster,
+  fromNodeRedisSentinel,
+  type NodeRedisClient,
+  type NodeRedisCluster,
+  type NodeRedisSentinel,
+} from './node-redis.js';
