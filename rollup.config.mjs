@@ -151,6 +151,7 @@ export default [
   ...packageBuild('server', {
     entries: { index: 'packages/server/src/index.ts', bin: 'packages/server/src/bin.ts' },
   }),
+  ...packageBuild('redis'),
   // The playground's page scripts and server module (playground/rollup.config.mjs).
   ...playground,
 ];

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-const packages = ['core', 'react', 'vue', 'server', 'devtools'];
+const packages = ['core', 'react', 'vue', 'server', 'devtools', 'redis'];
 const out = mkdtempSync(join(tmpdir(), 'tidewire-pack-'));
 const bin = (name) => join('node_modules', '.bin', name);
 let failed = false;

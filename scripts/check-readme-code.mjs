@@ -7,7 +7,7 @@
  * Each block becomes its own module in a temporary directory (one folder per Markdown file),
  * checked with the repository's TypeScript under the options of the Vite templates (strict,
  * `noUnusedLocals`, `noUnusedParameters`…). `@tidewire/*` resolves to the workspace packages'
- * sources; react, react-dom, vue, ws and zod to the workspace's node_modules.
+ * sources; react, react-dom, vue, ws, zod and @redis/client to the workspace's node_modules.
  *
  * Conventions inside a block:
  * - a first line `// name.ts` names the module, so other blocks of the same file can import
@@ -105,7 +105,7 @@ function paths() {
       map[specifier] = [join(root, 'packages', directory, source)];
     }
   }
-  for (const name of ['react', 'react-dom', 'vue', 'ws', 'zod']) {
+  for (const name of ['react', 'react-dom', 'vue', 'ws', 'zod', '@redis/client']) {
     const location = locate(name);
     map[name] = [location];
     map[`${name}/*`] = [`${location}/*`];
