@@ -84,6 +84,10 @@ export function createControlledEngine(options: ControlledEngineOptions = {}): C
         pendingReads -= 1;
       }
     },
+    async rewind(channel, count, until) {
+      await later();
+      return inner.rewind(channel, count, until);
+    },
     info: (channel) => inner.info(channel),
     channels: () => inner.channels(),
     listen(listener) {

@@ -19,6 +19,7 @@ import {
   PUBLISH,
   QUIET,
   REPLAY,
+  REWIND,
   type Script,
   SWEEP,
 } from './scripts.js';
@@ -355,6 +356,19 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
         entries,
         more: Number(reply[1]) === 1,
       };
+    },
+    async rewind(channel, count, until) {
+      const match = ID_PATTERN.exec(until);
+      if (count <= 0 || match === null) return until;
+      const first = await call(
+        'rewind',
+        REWIND,
+        [keys.channel(channel)],
+        [match[2] ?? '0', String(count), age],
+      );
+      // No event to rewind to: the stream is empty, or everything in it is too old.
+      if (first === null || first === false || first === undefined) return until;
+      return `${match[1]}-${Number(first) - 1}`;
     },
     async info(channel) {
       const [size, lastId] = (await call('info', INFO, [keys.channel(channel)], [age])) as [

@@ -252,6 +252,25 @@ end
 );
 
 /**
+ * KEYS: channel stream. ARGV: until seq, count, max age in ms.
+ * Returns the seq of the oldest of the channel's newest `count` events with a seq up to
+ * `until` and within the age limit, or false when there is none.
+ */
+export const REWIND: Script = script(
+  'rewind',
+  `
+local oldest = now_ms() - tonumber(ARGV[3])
+local entries = redis.call('XREVRANGE', KEYS[1], ARGV[1] .. '-0', '-', 'COUNT', tonumber(ARGV[2]))
+local first = false
+for _, entry in ipairs(entries) do
+  if tonumber(field(entry[2], 't')) < oldest then break end
+  first = string.match(entry[1], '^(%d+)')
+end
+return first
+`,
+);
+
+/**
  * KEYS: idle. ARGV: max age in ms, most channels.
  * Returns the channels whose last publish is older than the age limit.
  */
@@ -292,7 +311,7 @@ return swept
 );
 
 /** Every procedure of the engine, in its function library. */
-const SCRIPTS: readonly Script[] = [FENCE, PUBLISH, REPLAY, INFO, QUIET, SWEEP];
+const SCRIPTS: readonly Script[] = [FENCE, PUBLISH, REPLAY, REWIND, INFO, QUIET, SWEEP];
 
 /**
  * The engine's function library. Its name carries a digest of its code, so that two versions

@@ -47,6 +47,29 @@ describe.skipIf(skipReason !== undefined).each<Mode>(['functions', 'scripts'])(
       });
     });
 
+    it('should start a rewind before the newest events kept up to a position', async () => {
+      const tw = await engine();
+      const a: string[] = [];
+      for (let i = 0; i < 8; i++) {
+        const stored = await tw.append({
+          channel: i % 2 ? 'a' : 'b',
+          event: 'message',
+          dataJson: String(i),
+        });
+        if (i % 2) a.push(stored.id);
+      }
+      const [epoch] = (a[0] ?? '').split('-');
+      const seqOf = (id: string | undefined) => Number((id ?? '').split('-')[1]);
+      expect(await tw.rewind('a', 2, a[3] ?? '')).toBe(`${epoch}-${seqOf(a[2]) - 1}`);
+      expect(await tw.rewind('a', 10, a[3] ?? '')).toBe(`${epoch}-${seqOf(a[0]) - 1}`);
+      expect(await tw.rewind('a', 0, a[3] ?? '')).toBe(a[3]);
+      expect(await tw.rewind('none', 3, a[3] ?? '')).toBe(a[3]);
+      const from = await tw.rewind('a', 3, tw.position());
+      const page = await tw.readPage('a', from, { maxEvents: 100, maxBytes: 1 << 20 });
+      expect(page.gap).toBeUndefined();
+      expect(page.entries.map((entry) => entry.id)).toEqual(a.slice(1));
+    });
+
     it('should replay exactly the events after a position', async () => {
       const tw = await engine();
       const first = await tw.append(event('a', 1));

@@ -2,7 +2,7 @@ import type { GapReason } from '@tidewire/core/protocol';
 import { OutgoingEvent } from './encoding/outgoing-event.js';
 import type { Engine, NewEvent, PageLimit, StoredEvent } from './engine/engine.js';
 import type { Logger } from './logger.js';
-import { createReplayCursor, type ReplayStep } from './replay-cursor.js';
+import { createReplayCursor, type ReplayCursor, type ReplayStep } from './replay-cursor.js';
 import type { ReplayPacer } from './replay-pacer.js';
 
 /** A connection's side of a subscription: what the hub gives it to write, in order. */
@@ -30,6 +30,11 @@ export interface SubscribeStart {
   readonly channel: string;
   /** Without one the channel starts live, unless another channel of the subscription has one. */
   readonly since?: string | undefined;
+  /**
+   * Without `since`: replay up to this many of the channel's newest events first (the caller
+   * caps it). A position wins over a rewind.
+   */
+  readonly rewind?: number | undefined;
 }
 
 /** What {@link Hub.subscribe} needs. */
@@ -143,7 +148,7 @@ export function createHub(engine: Engine, options: HubOptions): Hub {
 
   const subscribe = ({ starts, subscriber, pacer, page }: SubscribeRequest): Subscription => {
     const position = engine.position();
-    const live = starts.every((start) => start.since === undefined);
+    const live = starts.every((start) => start.since === undefined && !start.rewind);
     let active = true;
     /**
      * Live events that arrive while a page read is in flight. Between reads there is none,
@@ -156,17 +161,26 @@ export function createHub(engine: Engine, options: HubOptions): Hub {
     const leaves = starts.map(({ channel }) => join(channel, member));
     let stopReplay = (): void => {};
     if (!live) {
-      const cursor = createReplayCursor(
-        engine,
-        starts.map(({ channel, since }) => ({ channel, since: since ?? position })),
-        page,
-      );
+      /**
+       * Where each channel's replay starts: its position, else where its rewind starts (never
+       * after the join position, so that no event published since is missed), else the join
+       * position. Rewinds are looked up in the first step, the only one that awaits them.
+       */
+      const replayStarts = () =>
+        Promise.all(
+          starts.map(async ({ channel, since, rewind }) => ({
+            channel,
+            since: since ?? (rewind ? await engine.rewind(channel, rewind, position) : position),
+          })),
+        );
+      let cursor: ReplayCursor | undefined;
       /** The last event given to the subscriber. */
       let last: StoredEvent | undefined;
       stopReplay = pacer.add(async () => {
         arriving = [];
         let result: ReplayStep;
         try {
+          cursor ??= createReplayCursor(engine, await replayStarts(), page);
           result = await cursor.step();
         } catch (error) {
           arriving = undefined;

@@ -7,9 +7,9 @@ import type { Logger } from './logger.js';
 import { systemTimers, type Timers } from './timers.js';
 
 /**
- * Token-bucket settings for publishes. `POST {path}/publish` has one bucket per publisher
- * (see `keyOf`), shared by all of its requests and connections, so that opening a connection
- * per request does not raise the rate; a WebSocket has its own bucket.
+ * Token-bucket settings for publishes. Each publisher (see `keyOf`) has one bucket, shared by
+ * its WebSockets and its `POST {path}/publish` requests on any connection, so that opening more
+ * connections does not raise the rate.
  */
 export interface PublishRate {
   /** Tokens added per second. @default 100 */
@@ -17,8 +17,8 @@ export interface PublishRate {
   /** Bucket size: the largest burst allowed. @default 200 */
   burst?: number;
   /**
-   * Names the publisher an HTTP publish is counted against; publishes with the same key share
-   * a bucket. A throw is logged and the default key is used.
+   * Names the publisher a publish is counted against (over HTTP or WebSocket); publishes with
+   * the same key share a bucket. A throw is logged and the default key is used.
    *
    * The default: a string or number principal stands for itself; any other principal
    * (`undefined` for anonymous publishers, objects too) is counted per client address, and
@@ -44,6 +44,8 @@ export interface PublishRate {
 export interface LimitOptions {
   /** Channels one connection may subscribe to at once. @default 100 */
   maxChannelsPerConnection?: number;
+  /** Most events a subscription's `rewind` replays; a larger rewind is cut to it. @default 100 */
+  maxRewind?: number;
   /**
    * Open connections (SSE streams and WebSockets) in all; beyond it a new stream or upgrade is
    * refused with `503` `unavailable` and `Retry-After`. @default 10000
@@ -75,7 +77,7 @@ export interface LimitOptions {
    */
   writeTimeoutMs?: number;
   /**
-   * Publishes per publisher over HTTP (across its connections) and per WebSocket.
+   * Publishes per publisher, across its WebSockets and HTTP requests.
    * @default { perSecond: 100, burst: 200 }
    */
   publishRate?: PublishRate;
@@ -190,6 +192,7 @@ export interface ResolvedOptions<P> {
   tokenRefreshLeadMs: number;
   limits: {
     maxChannelsPerConnection: number;
+    maxRewind: number;
     maxConnections: number;
     maxConnectionsPerPrincipal: number;
     maxFrameBytes: number;
@@ -258,6 +261,7 @@ export function resolveOptions<P>(options: TidewireServerOptions<P>): ResolvedOp
     tokenRefreshLeadMs,
     limits: {
       maxChannelsPerConnection: limits.maxChannelsPerConnection ?? 100,
+      maxRewind: limits.maxRewind ?? 100,
       maxConnections: limits.maxConnections ?? 10_000,
       maxConnectionsPerPrincipal: limits.maxConnectionsPerPrincipal ?? 100,
       // A frame or body carries its data plus the envelope (channel, event type, ref).

@@ -21,6 +21,8 @@ import { scheduleAt } from './timers.js';
 interface RequestedChannel {
   channel: string;
   since: string | undefined;
+  /** Without `since`: how many of the newest events to replay first. */
+  rewind?: number;
 }
 
 const PING = Buffer.from(': ping\n\n');
@@ -40,30 +42,44 @@ interface RequestedStream {
 }
 
 /**
- * Parses `?channel=a&channel=b@<position>` plus `Last-Event-ID`.
- * Repeated channels keep their last position.
+ * Parses `?channel=a&channel=b@<position>&channel=c~<count>` plus `Last-Event-ID`. Repeated
+ * channels keep their last position or rewind; a rewind is cut to `maxRewind`.
  */
 export function parseSseChannels(
   url: URL,
   lastEventId: string | undefined,
   maxChannels: number,
+  maxRewind = Number.POSITIVE_INFINITY,
 ): ({ ok: true } & RequestedStream) | { ok: false; failure: HttpFailure } {
   const params = url.searchParams.getAll('channel');
   if (params.length === 0) {
     return { ok: false, failure: badRequest('bad_request', 'at least one channel is required') };
   }
-  const byName = new Map<string, string | undefined>();
+  const byName = new Map<string, { since?: string; rewind?: number }>();
   for (const param of params) {
-    const at = param.indexOf('@');
+    const at = param.search(/[@~]/);
     const channel = at === -1 ? param : param.slice(0, at);
-    const position = at === -1 ? undefined : param.slice(at + 1);
+    const value = at === -1 ? undefined : param.slice(at + 1);
     if (!isValidChannel(channel)) {
       return { ok: false, failure: badRequest('invalid_channel', 'invalid channel name') };
     }
-    if (position === '') {
+    if (value === '') {
       return { ok: false, failure: badRequest('bad_request', `empty position for ${channel}`) };
     }
-    byName.set(channel, position ?? byName.get(channel));
+    if (value === undefined) {
+      if (!byName.has(channel)) byName.set(channel, {});
+    } else if (param[at] === '@') {
+      byName.set(channel, { since: value });
+    } else {
+      const count = /^\d{1,9}$/.test(value) ? Number(value) : undefined;
+      if (count === undefined) {
+        return {
+          ok: false,
+          failure: badRequest('bad_request', `rewind for ${channel} must be a whole number`),
+        };
+      }
+      byName.set(channel, { rewind: Math.min(count, maxRewind) });
+    }
   }
   if (byName.size > maxChannels) {
     return {
@@ -72,7 +88,12 @@ export function parseSseChannels(
     };
   }
   const fallback = lastEventId === '' ? undefined : lastEventId;
-  const channels = [...byName].map(([channel, since]) => ({ channel, since: since ?? fallback }));
+  // Last-Event-ID is a position: it wins over a rewind, like any position.
+  const channels = [...byName].map(([channel, { since, rewind }]) => ({
+    channel,
+    since: since ?? fallback,
+    ...(rewind ? { rewind } : {}),
+  }));
   return { ok: true, channels, lastEventId: fallback };
 }
 
@@ -90,6 +111,7 @@ export async function handleSse<P>(
     url,
     Array.isArray(lastEventId) ? lastEventId[0] : lastEventId,
     options.limits.maxChannelsPerConnection,
+    options.limits.maxRewind,
   );
   if (!parsed.ok) return sendFailure(res, parsed.failure, headers);
 

@@ -237,7 +237,7 @@ export function serveWebSocket<P>(
         }
         return authenticate(frame.token);
       case 'subscribe':
-        return subscribe(frame.channel, frame.since);
+        return subscribe(frame.channel, frame.since, frame.rewind);
       case 'unsubscribe':
         subscriptions.get(frame.channel)?.();
         subscriptions.delete(frame.channel);
@@ -336,7 +336,11 @@ export function serveWebSocket<P>(
     };
   }
 
-  async function subscribe(channel: string, since: string | undefined): Promise<void> {
+  async function subscribe(
+    channel: string,
+    since: string | undefined,
+    rewind: number | undefined,
+  ): Promise<void> {
     if (!isValidChannel(channel))
       return sendError('invalid_channel', 'invalid channel name', { channel });
     if (!subscriptions.has(channel) && subscriptions.size >= limits.maxChannelsPerConnection) {
@@ -358,7 +362,7 @@ export function serveWebSocket<P>(
     if (!allowed) return sendError('forbidden', 'not allowed to subscribe', { channel });
 
     const subscription = hub.subscribe({
-      starts: [{ channel, since }],
+      starts: [{ channel, since, rewind: Math.min(rewind ?? 0, limits.maxRewind) }],
       subscriber: {
         deliver: send,
         replay: sendReplay,

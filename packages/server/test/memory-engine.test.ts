@@ -20,6 +20,26 @@ const ids = async (engine: MemoryEngine, channel: string) =>
 const channels = async (engine: MemoryEngine) => [...(await engine.channels())].sort();
 
 describe('createMemoryEngine', () => {
+  it('should start a rewind before the newest events kept up to a position', async () => {
+    const engine = createMemoryEngine({ epoch: 'ep', maxEvents: 5 });
+    for (let i = 0; i < 8; i++) await add(engine, i % 2 ? 'a' : 'b', i);
+    // a holds ep-2, ep-4, ep-6, ep-8; b holds ep-1, ep-3, ep-5, ep-7.
+    expect(await engine.rewind('a', 2, 'ep-8')).toBe('ep-5');
+    expect(await engine.rewind('a', 2, 'ep-5')).toBe('ep-1');
+    expect(await engine.rewind('a', 10, 'ep-8')).toBe('ep-1');
+    // Nothing to rewind to: the position itself.
+    expect(await engine.rewind('a', 0, 'ep-8')).toBe('ep-8');
+    expect(await engine.rewind('none', 3, 'ep-8')).toBe('ep-8');
+    expect(await engine.rewind('a', 3, 'ep-1')).toBe('ep-1');
+    expect(await engine.rewind('a', 3, 'other-8')).toBe('other-8');
+    // A rewind within what is kept replays without a gap.
+    for (let i = 0; i < 6; i++) await add(engine, 'a', i);
+    const start = await engine.rewind('a', 5, engine.position());
+    const page = await read(engine, 'a', start);
+    expect(page.gap).toBeUndefined();
+    expect(page.entries).toHaveLength(5);
+  });
+
   it('should number events with one counter under its epoch', async () => {
     const engine = createMemoryEngine({ epoch: 'ep1' });
     expect([(await add(engine, 'a', 1)).id, (await add(engine, 'b', 2)).id]).toEqual([

@@ -15,6 +15,10 @@ export type ParsedClientFrame =
 const isOptionalString = (value: unknown): value is string | undefined =>
   value === undefined || typeof value === 'string';
 
+/** A whole number from 0, such as a rewind count. */
+export const isCount = (value: unknown): value is number =>
+  Number.isSafeInteger(value) && (value as number) >= 0;
+
 /**
  * Parses a WebSocket text frame (`undefined` for a binary one) into a client frame.
  * Unknown fields are ignored; known fields must have the right types. A frame nested deeper
@@ -46,11 +50,15 @@ export function parseClientFrame(
     case 'subscribe':
       if (typeof frame.channel !== 'string') return fail('bad_frame', 'channel must be a string');
       if (!isOptionalString(frame.since)) return fail('bad_frame', 'since must be a string');
-      return ok(
-        frame.since === undefined
-          ? { type, channel: frame.channel }
-          : { type, channel: frame.channel, since: frame.since },
-      );
+      if (frame.rewind !== undefined && !isCount(frame.rewind)) {
+        return fail('bad_frame', 'rewind must be a whole number from 0');
+      }
+      return ok({
+        type,
+        channel: frame.channel,
+        ...(frame.since === undefined ? {} : { since: frame.since }),
+        ...(frame.rewind ? { rewind: frame.rewind } : {}),
+      });
     case 'unsubscribe':
       if (typeof frame.channel !== 'string') return fail('bad_frame', 'channel must be a string');
       return ok({ type, channel: frame.channel });

@@ -108,6 +108,13 @@ export interface Engine {
    * page's limit); it may hold newer ones too.
    */
   readPage(channel: string, since: string, limit: PageLimit): Promise<ReplayPage>;
+  /**
+   * Where a rewind of `channel` by `count` events starts: the position after which its newest
+   * `count` events up to the position `until` follow, counting only events the engine still
+   * keeps (and would replay without a gap). `until` itself when there is none. A subscription
+   * that asks for the last events (`rewind`) replays from it.
+   */
+  rewind(channel: string, count: number, until: string): Promise<string>;
   /** Size and newest id of a channel's history. */
   info(channel: string): Promise<ChannelHistoryInfo>;
   /**

@@ -328,6 +328,19 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): MemoryEng
         more: end < entries.length,
       });
     },
+    rewind(channel, count, until) {
+      const log = logOf(channel);
+      const match = ID_PATTERN.exec(until);
+      if (log === undefined || count <= 0 || match === null || match[1] !== epoch) {
+        return Promise.resolve(until);
+      }
+      // The newest `count` entries with a seq up to `until`'s, oldest first: the rewind starts
+      // just before the first of them.
+      const end = firstAfter(log.entries, log.head, Number(match[2]));
+      const first = Math.max(log.head, end - count);
+      const entry = log.entries[first];
+      return Promise.resolve(first < end && entry ? `${epoch}-${entry.seq - 1}` : until);
+    },
     info(channel) {
       const log = logOf(channel);
       const info: ChannelHistoryInfo =
