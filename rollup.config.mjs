@@ -120,6 +120,7 @@ export default [
       stream: 'packages/core/src/stream.ts',
       persist: 'packages/core/src/persist.ts',
       schema: 'packages/core/src/schema.ts',
+      share: 'packages/core/src/share.ts',
     },
     types: {
       index: 'packages/core/src/index.ts',
@@ -128,6 +129,7 @@ export default [
       stream: 'packages/core/src/stream.ts',
       persist: 'packages/core/src/persist.ts',
       schema: 'packages/core/src/schema.ts',
+      share: 'packages/core/src/share.ts',
     },
     development: true,
   }),

@@ -199,6 +199,11 @@ const sections = {
         s.connections.map((r) => (r.ok ? [r.name, r.streams, r.open] : [r.name, 'failed', ''])),
       ),
     ].join('\n'),
+  share: (s) =>
+    markdownTable(
+      ['frames per message', 'events per trial', 'events/s (median)', 'rounds'],
+      s.rows.map((r) => [r.batch, int(r.events), r.rounds ? int(r.median) : 'failed', r.rounds]),
+    ),
 };
 
 const titles = {
@@ -209,6 +214,7 @@ const titles = {
   footprint: 'Footprint',
   browser: 'In a real browser (Chromium)',
   fanout: 'Server fan-out (@tidewire/server)',
+  share: 'Relay between tabs (@tidewire/core/share, Chromium)',
 };
 
 /** A target's figure in its own unit: bytes, events, or a ratio. */

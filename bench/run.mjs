@@ -17,6 +17,7 @@ const benchmarks = {
   footprint: () => import('./footprint.mjs'),
   browser: () => import('./browser.mjs'),
   fanout: () => import('./server-fanout.mjs'),
+  share: () => import('./share-relay.mjs'),
 };
 
 /** Short runs for a smoke check: each figure still comes from interleaved rounds. */
@@ -32,6 +33,7 @@ const quick = {
   footprint: { rounds: 1 },
   browser: { rounds: 3, durationMs: 700 },
   fanout: { rounds: 3 },
+  share: { rounds: 1, configs: [{ batch: 100, events: 300_000 }] },
 };
 
 const { values, positionals } = parseArgs({

@@ -21,9 +21,14 @@ export function tidewireModule(name, file = 'index.js') {
 
 /** Path of the global build the browser page loads. */
 export function globalBuildPath() {
+  return join(coreDistPath(), 'tidewire.min.js');
+}
+
+/** The folder of @tidewire/core's built files (ES modules and chunks), for pages that import them. */
+export function coreDistPath() {
   const dir = process.env[ENV] ?? join(root, 'packages');
   const base = process.env[ENV] ? join(dir, 'node_modules/@tidewire/core') : join(dir, 'core');
-  return join(base, 'dist/tidewire.min.js');
+  return join(base, 'dist');
 }
 
 /**
