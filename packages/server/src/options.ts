@@ -47,6 +47,12 @@ export interface LimitOptions {
   /** Most events a subscription's `rewind` replays; a larger rewind is cut to it. @default 100 */
   maxRewind?: number;
   /**
+   * Replay bytes per second per connection, with bursts of four seconds' worth: a client that
+   * subscribes again and again with old positions is served its replays at this rate, however
+   * fast it reads. @default 4194304 (4 MiB/s)
+   */
+  replayBytesPerSecond?: number;
+  /**
    * Open connections (SSE streams and WebSockets) in all; beyond it a new stream or upgrade is
    * refused with `503` `unavailable` and `Retry-After`. @default 10000
    */
@@ -193,6 +199,7 @@ export interface ResolvedOptions<P> {
   limits: {
     maxChannelsPerConnection: number;
     maxRewind: number;
+    replayBytesPerSecond: number;
     maxConnections: number;
     maxConnectionsPerPrincipal: number;
     maxFrameBytes: number;
@@ -262,6 +269,7 @@ export function resolveOptions<P>(options: TidewireServerOptions<P>): ResolvedOp
     limits: {
       maxChannelsPerConnection: limits.maxChannelsPerConnection ?? 100,
       maxRewind: limits.maxRewind ?? 100,
+      replayBytesPerSecond: limits.replayBytesPerSecond ?? 4 * 1024 * 1024,
       maxConnections: limits.maxConnections ?? 10_000,
       maxConnectionsPerPrincipal: limits.maxConnectionsPerPrincipal ?? 100,
       // A frame or body carries its data plus the envelope (channel, event type, ref).

@@ -1,3 +1,4 @@
+import { createTokenBucket } from './limits.js';
 import type { TimerHandle, Timers } from './timers.js';
 
 /** The writable side of a connection: a `ServerResponse` or the socket under a WebSocket. */
@@ -23,6 +24,11 @@ export interface ReplayPacerOptions {
   writeTimeoutMs: number;
   /** Called once when the output has not drained within `writeTimeoutMs`. */
   onWriteTimeout: () => void;
+  /**
+   * Replay bytes per second, counted a page at a time, with bursts of four seconds' worth: a
+   * client that asks for replay after replay is served at this rate however fast it reads.
+   */
+  replayBytesPerSecond: number;
 }
 
 /**
@@ -57,6 +63,13 @@ interface Replay {
 export function createReplayPacer(options: ReplayPacerOptions): ReplayPacer {
   const { output, pending, budgetBytes, pageBytes, timers, now, writeTimeoutMs, onWriteTimeout } =
     options;
+  const pagesPerSecond = options.replayBytesPerSecond / pageBytes;
+  /** Replay pages this connection may start now: the replay-volume limit. */
+  const pages = createTokenBucket({
+    perSecond: pagesPerSecond,
+    burst: Math.max(1, 4 * pagesPerSecond),
+    now,
+  });
   const replays: Replay[] = [];
   let next = 0;
   /** Steps under way: each will queue up to a page that `pending` does not count yet. */
@@ -124,6 +137,11 @@ export function createReplayPacer(options: ReplayPacerOptions): ReplayPacer {
       }
       const replay = nextIdle();
       if (replay === undefined) return;
+      if (!pages.take()) {
+        // Past the replay rate: this connection's replays wait for the bucket to refill.
+        schedule(pages.waitMs());
+        return;
+      }
       runs += 1;
       run(replay);
     }
@@ -138,14 +156,17 @@ export function createReplayPacer(options: ReplayPacerOptions): ReplayPacer {
       pump();
     });
   };
-  /** Runs `pump` in a later turn of the event loop, so that other connections get theirs. */
-  const schedule = (): void => {
+  /**
+   * Runs `pump` in a later turn of the event loop, so that other connections get theirs, or
+   * after `delay` ms when the replay rate is spent.
+   */
+  const schedule = (delay = 0): void => {
     if (disposed || turn !== undefined || replays.length === 0) return;
     turn = timers.setTimeout(() => {
       turn = undefined;
       runs = 0;
       pump();
-    }, 0);
+    }, delay);
   };
 
   const flushed = (): void => {

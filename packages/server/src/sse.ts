@@ -190,6 +190,7 @@ function openStream<P>(
     timers,
     now,
     writeTimeoutMs: limits.writeTimeoutMs,
+    replayBytesPerSecond: limits.replayBytesPerSecond,
     onWriteTimeout: () => {
       ctx.logLimit('slow SSE consumer dropped', who, { writeTimeoutMs: limits.writeTimeoutMs });
       end('abort');

@@ -102,6 +102,7 @@ export function serveWebSocket<P>(
     timers,
     now,
     writeTimeoutMs: limits.writeTimeoutMs,
+    replayBytesPerSecond: limits.replayBytesPerSecond,
     onWriteTimeout: () => {
       ctx.logLimit('slow WebSocket consumer dropped', who(), {
         writeTimeoutMs: limits.writeTimeoutMs,
