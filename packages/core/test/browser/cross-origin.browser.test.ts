@@ -22,6 +22,11 @@ describe('a cross-origin page', () => {
   let chromium: Browser;
   let pageOrigin: string;
   let apiUrl: string;
+  /** A second server whose allow-list does not name the page's origin. */
+  let refusing: Server;
+  let refusingTw: TidewireServer;
+  let refusingUrl: string;
+  let refusedRequests = 0;
 
   beforeAll(async () => {
     if (!existsSync(bundlePath))
@@ -34,10 +39,13 @@ describe('a cross-origin page', () => {
       }
       const probe = `
         window.got = [];
-        const client = Tidewire.createClient({ url: '${apiUrl}', getToken: () => 'tok', retryDelay: () => 50 });
+        const api = new URLSearchParams(location.search).get('api') ?? '${apiUrl}';
+        const client = Tidewire.createClient({ url: api, getToken: () => 'tok', retryDelay: () => 50 });
         window.client = client;
         client.on('error', ({ error }) => window.got.push('error:' + error.code));
-        client.subscribe('news', { transport: 'sse' }).on('event', (e) => window.got.push(e.data));`;
+        const sub = client.subscribe('news', { transport: 'sse' });
+        window.sub = sub;
+        sub.on('event', (e) => window.got.push(e.data));`;
       if (req.url === '/probe.js') {
         res.writeHead(200, { 'content-type': 'text/javascript' }).end(probe);
         return;
@@ -53,6 +61,16 @@ describe('a cross-origin page', () => {
     api = createServer();
     tw.attach(api);
     apiUrl = `http://127.0.0.1:${await listen(api)}/tidewire`;
+    refusingTw = createTidewireServer({
+      cors: { origins: ['https://app.example'] },
+      logger: { warn() {}, error() {} },
+    });
+    refusing = createServer();
+    refusingTw.attach(refusing);
+    refusing.prependListener('request', () => {
+      refusedRequests += 1;
+    });
+    refusingUrl = `http://127.0.0.1:${await listen(refusing)}/tidewire`;
     chromium = await launchChromium();
   });
 
@@ -61,6 +79,29 @@ describe('a cross-origin page', () => {
     await tw?.close();
     await new Promise((r) => api?.close(r));
     await new Promise((r) => pages?.close(r));
+    await refusingTw?.close();
+    await new Promise((r) => refusing?.close(r));
+  });
+
+  it('should stop when the server refuses the origin, after one request', async () => {
+    const tab = await chromium.newPage();
+    await tab.goto(`${pageOrigin}/?api=${encodeURIComponent(refusingUrl)}`);
+    type Probe = { sub: { getSnapshot(): { status: string; error?: { code: string } } } };
+    await tab.waitForFunction(
+      () => (window as unknown as Probe).sub.getSnapshot().status === 'failed',
+    );
+    const code = await tab.evaluate(
+      () => (window as unknown as Probe).sub.getSnapshot().error?.code,
+    );
+    // Over SSE the refusal reads as its status, 403: the fatal `forbidden` (the client does not
+    // read error bodies, which a proxy's may never end); the development build's message names
+    // the server's cors.origins.
+    expect(code).toBe('forbidden');
+    // Fatal: the refusal is not retried. (A browser may send a preflight first: at most two.)
+    await new Promise((r) => setTimeout(r, 500));
+    expect(refusedRequests).toBeGreaterThanOrEqual(1);
+    expect(refusedRequests).toBeLessThanOrEqual(2);
+    await tab.close();
   });
 
   it('should stream over SSE and publish over POST through the CORS preflight', async () => {
