@@ -1,14 +1,14 @@
-/** The Vue page: `@tidewire/vue` composables over one `@tidewire/core` client. */
-import { createClient, exponentialBackoff } from '@tidewire/core';
+/** The Vue page: `@tidewire/vue` composables over one `@tidewire/core` client (shared across tabs with `?share`). */
 import { TidewireDevtools } from '@tidewire/devtools/vue';
 import { TidewirePlugin } from '@tidewire/vue';
 import { createApp, Fragment, h } from 'vue';
-import { clientOptions, devtoolsOptions } from '../shared/api';
+import { devtoolsOptions } from '../shared/api';
 import { preparePage, showBootError } from '../shared/boot';
+import { pageClient } from '../shared/client';
 import { App, ledgerKey } from './app';
 
 async function main(): Promise<void> {
-  const client = createClient(clientOptions(exponentialBackoff));
+  const client = pageClient();
   const { ledger, starts } = await preparePage(client, 'Vue, @tidewire/vue');
   createApp({
     render: () =>
