@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Http2SecureServer } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { DEFAULT_EVENT_TYPE } from '@tidewire/core/protocol';
 import { WebSocketServer } from 'ws';
@@ -57,10 +58,12 @@ export interface DisconnectOptions {
 /** A Tidewire server: endpoints, publishing, stats and lifecycle. */
 export interface TidewireServer {
   /**
-   * Serves `{path}/*` requests and WebSocket upgrades of an `http.Server`. Other paths go
-   * to the server's own request listeners. Returns the disposer that detaches it.
+   * Serves `{path}/*` requests and WebSocket upgrades of an `http.Server` or `https.Server`,
+   * or of a `node:http2` secure server created with `allowHTTP1: true` (SSE and publish over
+   * HTTP/2, WebSocket upgrades over HTTP/1.1). Other paths go to the server's own request
+   * listeners. Returns the disposer that detaches it.
    */
-  attach(server: Server): () => void;
+  attach(server: Server | Http2SecureServer): () => void;
   /** Connect/Express middleware: serves `{path}/*`, calls `next()` for anything else. */
   handleRequest(req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void): void;
   /** Serves a WebSocket upgrade. Returns false (and leaves the socket alone) outside `{path}`. */
@@ -311,7 +314,10 @@ export function createTidewireServer<P = unknown>(
   };
 
   return {
-    attach(server) {
+    attach(attached) {
+      // An HTTP/2 server with allowHTTP1 emits the same events; its compatibility request and
+      // response have everything the endpoints use.
+      const server = attached as Server;
       const originals = server.listeners('request') as Array<
         (req: IncomingMessage, res: ServerResponse) => void
       >;

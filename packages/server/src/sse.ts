@@ -31,8 +31,9 @@ const sseHeaders = {
   'Content-Type': 'text/event-stream; charset=utf-8',
   'Cache-Control': 'no-cache, no-transform',
   'X-Accel-Buffering': 'no',
-  Connection: 'keep-alive',
 };
+/** HTTP/1.1 only: HTTP/2 forbids connection-specific headers, and keeps streams open anyway. */
+const keepAlive = { Connection: 'keep-alive' };
 
 /** The channels of a stream request, and the `Last-Event-ID` they fall back on. */
 interface RequestedStream {
@@ -234,7 +235,8 @@ function openStream<P>(
     end('graceful');
   };
 
-  res.writeHead(200, { ...headers, ...sseHeaders });
+  const http1 = (res.req?.httpVersionMajor ?? 1) < 2;
+  res.writeHead(200, { ...headers, ...sseHeaders, ...(http1 ? keepAlive : {}) });
   res.socket?.setNoDelay(true);
   res.flushHeaders();
   res.on('close', cleanup);

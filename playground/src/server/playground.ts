@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createSecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
@@ -26,6 +27,11 @@ export interface PlaygroundOptions {
   tokenTtlMs?: number;
   /** Timer periods of the demo publishers. */
   intervals?: DemoIntervals;
+  /**
+   * A certificate and key (PEM): serve HTTPS with HTTP/2 (and HTTP/1.1 for WebSocket upgrades)
+   * instead of plain HTTP. @default none (plain HTTP)
+   */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 /** A running playground. */
@@ -278,7 +284,7 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
     return true;
   };
 
-  const server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/tidewire' || url.pathname.startsWith('/tidewire/')) {
       tw.handleRequest(req, res);
@@ -292,7 +298,16 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
         if (!res.headersSent) sendJson(res, 500, { error: String(error) });
         else res.destroy();
       });
-  });
+  };
+  // Over TLS the pages and SSE streams share one HTTP/2 connection per browser; the HTTP/2
+  // compatibility request and response have what the handlers use.
+  const server: Server =
+    options.tls === undefined
+      ? createServer(handle)
+      : (createSecureServer(
+          { ...options.tls, allowHTTP1: true },
+          handle as unknown as Parameters<typeof createSecureServer>[1],
+        ) as unknown as Server);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (!tw.handleUpgrade(req, socket, head)) socket.destroy();
   });
@@ -308,7 +323,7 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${shownHost}:${actualPort}/`,
+    url: `${options.tls === undefined ? 'http' : 'https'}://${shownHost}:${actualPort}/`,
     port: actualPort,
     published: (channel) => published.get(channel)?.count ?? 0,
     pause: () => demo.pause(),
@@ -320,7 +335,8 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
         await engine.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
-          server.closeAllConnections();
+          // An HTTP/2 server has no closeAllConnections: its sessions end with the close.
+          server.closeAllConnections?.();
         });
       })();
       return closing;
