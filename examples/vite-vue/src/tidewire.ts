@@ -1,0 +1,19 @@
+import { createClient } from '@tidewire/core';
+import { createTidewireComposables } from '@tidewire/vue';
+
+/** The channels of the demo server (examples/express-server), and the data each carries. */
+export type Channels = {
+  clock: { now: string };
+  chat: { author: string; text: string };
+};
+
+/** This tab's name in the chat; the demo server takes it as the token. */
+export const me = `guest-${Math.random().toString(36).slice(2, 6)}`;
+
+export const client = createClient<Channels>({
+  url: 'http://localhost:8080/tidewire',
+  getToken: () => me,
+});
+
+export const { useSubscription, usePublish, useConnectionState } =
+  createTidewireComposables<Channels>();

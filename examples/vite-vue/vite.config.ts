@@ -1,0 +1,11 @@
+import vue from '@vitejs/plugin-vue';
+import { defaultClientConditions, defineConfig } from 'vite';
+
+export default defineConfig({
+  plugins: [vue()],
+  // Take @tidewire/* from the workspace's sources (their `@tidewire/source` export condition),
+  // so that a change in packages/ shows at once, without `pnpm build`. An app that installs the
+  // packages from npm leaves this out.
+  resolve: { conditions: ['@tidewire/source', ...defaultClientConditions] },
+  server: { port: 5174, strictPort: true },
+});
