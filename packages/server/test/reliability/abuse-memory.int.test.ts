@@ -194,10 +194,12 @@ describe('replays to clients that read nothing', () => {
   /**
    * RSS the process keeps after the churn of replaying tens of MB, whatever the number of
    * connections: freed Buffers stay with the C allocator and freed pages with V8, for reuse.
-   * (Measured 33–40 MiB for 10 connections; RSS does not come back after the close, and a
-   * second batch of 10 adds about 2 MiB.)
+   * (Measured 30–62 MiB for 10 connections, the most on a loaded machine; RSS does not come
+   * back after the close, and a second batch of 10 adds about 2 MiB.) Generous on purpose: the
+   * heap bound is the exact one, and a connection that held its whole replay (127 MB each
+   * before replays were paced) overshoots this by gigabytes.
    */
-  const RUNTIME_RSS = 48 * MiB;
+  const RUNTIME_RSS = 96 * MiB;
 
   /**
    * A child whose history holds 20 channels of 1,000 events and 80 of 100, about 1 KB
