@@ -17,6 +17,7 @@ const benchmarks = {
   footprint: () => import('./footprint.mjs'),
   browser: () => import('./browser.mjs'),
   fanout: () => import('./server-fanout.mjs'),
+  cluster: () => import('./cluster.mjs'),
 };
 
 /** Short runs for a smoke check: each figure still comes from interleaved rounds. */
@@ -32,6 +33,14 @@ const quick = {
   footprint: { rounds: 1 },
   browser: { rounds: 3, durationMs: 700 },
   fanout: { rounds: 3 },
+  cluster: {
+    publishSeconds: 1,
+    tailEvents: 100_000,
+    tailRounds: 1,
+    resumeClients: 60,
+    resumeRounds: 1,
+    readinessClients: 20,
+  },
 };
 
 const { values, positionals } = parseArgs({
