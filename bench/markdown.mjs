@@ -179,6 +179,55 @@ const sections = {
         ]),
       ),
     ].join('\n'),
+  cluster: (s) =>
+    [
+      `**Publishes through Redis with the fence: one node, 100 channels, 100-byte events, every event also read back by its tail (median of 3 rounds of ${s.options.publishSeconds} s)**`,
+      '',
+      markdownTable(
+        ['procedures', '1 in flight', '64 in flight'],
+        ['functions', 'scripts'].map((mode) => [
+          mode === 'functions' ? 'functions (Redis 7)' : 'scripts (EVALSHA, Redis 6)',
+          `${int(s.publish[mode][1])}/s`,
+          `${int(s.publish[mode][64])}/s`,
+        ]),
+      ),
+      '',
+      `**A node's tail: ${int(s.tail.events)} events read from the global log and handed to its server (${s.tail.rounds.length} rounds)**`,
+      '',
+      markdownTable(
+        ['events/s (median)', 'each round'],
+        [[`${int(s.tail.median)}/s`, s.tail.rounds.map(int).join(', ')]],
+      ),
+      '',
+      `**Resume on the other node: ${s.options.resumeClients} clients (half SSE, half WebSocket, default settings) through nginx, a node killed ${s.resume.rounds} times; ${s.resume.samples} clients resumed**`,
+      '',
+      markdownTable(
+        ['until every channel is live again, from', 'p50', 'p90', 'max'],
+        [
+          ["the loss (the client's backoff included)", s.resume.lossToLive],
+          ['the attempt that succeeded', s.resume.attemptToLive],
+        ].map(([what, r]) => [what, ms(r.p50, 0), ms(r.p90, 0), ms(r.max, 0)]),
+      ),
+      '',
+      `**A node that loses Redis while the other keeps it (staleAfterMs 30 s, ${s.options.readinessClients} clients through nginx)**`,
+      '',
+      markdownTable(
+        [
+          "the node's Redis connection",
+          '/ready red after',
+          'connections shed after',
+          'shed clients live on the other node (p50)',
+          'clients shed',
+        ],
+        s.readiness.map((r) => [
+          r.scenario,
+          `${(r.redMs / 1000).toFixed(1)} s`,
+          `${(r.shedMs / 1000).toFixed(1)} s`,
+          ms(r.movedP50Ms, 0),
+          r.shed,
+        ]),
+      ),
+    ].join('\n'),
   browser: (s) =>
     [
       '**Throughput in Chromium**',
@@ -215,10 +264,12 @@ const titles = {
   browser: 'In a real browser (Chromium)',
   fanout: 'Server fan-out (@tidewire/server)',
   share: 'Relay between tabs (@tidewire/core/share, Chromium)',
+  cluster: 'Scale-out on Redis (@tidewire/redis)',
 };
 
 /** A target's figure in its own unit: bytes, events, or a ratio. */
 function targetValue(t) {
+  if (t.display) return t.display;
   if (t.name.includes('KB')) return kb(t.value);
   if (t.name.includes('lost')) return `${t.value} lost`;
   return ratio(t.value);

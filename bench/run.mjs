@@ -18,6 +18,7 @@ const benchmarks = {
   browser: () => import('./browser.mjs'),
   fanout: () => import('./server-fanout.mjs'),
   share: () => import('./share-relay.mjs'),
+  cluster: () => import('./cluster.mjs'),
 };
 
 /** Short runs for a smoke check: each figure still comes from interleaved rounds. */
@@ -34,6 +35,14 @@ const quick = {
   browser: { rounds: 3, durationMs: 700 },
   fanout: { rounds: 3 },
   share: { rounds: 1, configs: [{ batch: 100, events: 300_000 }] },
+  cluster: {
+    publishSeconds: 1,
+    tailEvents: 100_000,
+    tailRounds: 1,
+    resumeClients: 60,
+    resumeRounds: 1,
+    readinessClients: 20,
+  },
 };
 
 const { values, positionals } = parseArgs({

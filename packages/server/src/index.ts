@@ -40,6 +40,7 @@ export { isPublishError, PublishError, type PublishErrorCode } from './publish-e
 export {
   createTidewireServer,
   type DisconnectOptions,
+  type EngineStats,
   type PublishOptions,
   type PublishResult,
   type ServerStats,

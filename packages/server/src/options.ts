@@ -143,7 +143,11 @@ export interface PublishContext<P> {
  * @typeParam P the principal type returned by `authenticate`.
  */
 export interface TidewireServerOptions<P = unknown> {
-  /** Base path; endpoints are `{path}/sse`, `{path}/ws` and `{path}/publish`. @default '/tidewire' */
+  /**
+   * Base path; endpoints are `{path}/sse`, `{path}/ws` and `{path}/publish`, with `{path}/ready`
+   * (readiness) and `{path}/live` (liveness) for load balancers and orchestrators.
+   * @default '/tidewire'
+   */
   path?: string;
   /**
    * Turns a bearer token (and the request, for cookies) into a principal.
@@ -165,6 +169,16 @@ export interface TidewireServerOptions<P = unknown> {
   authTimeoutMs?: number;
   /** How long before expiry a WebSocket is sent `refresh`. @default 30000 */
   tokenRefreshLeadMs?: number;
+  /**
+   * Milliseconds the engine may stay not ready (see `GET {path}/ready`) before the server ends
+   * every connection retryably (SSE streams end, WebSockets close with 1012), so that their
+   * clients move to a node that is ready and resume there by position. New streams and
+   * upgrades are refused with 503 from the first moment the engine is not ready; this is for
+   * the connections that were open then. Counted from when the server first saw the engine
+   * not ready (it looks every second); `Infinity` keeps them open.
+   * @default 30000 (30 s)
+   */
+  staleAfterMs?: number;
   /** Limits of the default memory engine; ignored when `engine` is given. */
   history?: HistoryOptions;
   /** Per-connection limits. */
@@ -196,6 +210,7 @@ export interface ResolvedOptions<P> {
   retryMs: number;
   authTimeoutMs: number;
   tokenRefreshLeadMs: number;
+  staleAfterMs: number;
   limits: {
     maxChannelsPerConnection: number;
     maxRewind: number;
@@ -240,6 +255,7 @@ export function resolveOptions<P>(options: TidewireServerOptions<P>): ResolvedOp
     retryMs = 1_000,
     authTimeoutMs = 10_000,
     tokenRefreshLeadMs = 30_000,
+    staleAfterMs = 30_000,
     history = {},
     limits = {},
     onPublish,
@@ -247,6 +263,7 @@ export function resolveOptions<P>(options: TidewireServerOptions<P>): ResolvedOp
     timers = systemTimers,
     now = () => Date.now(),
   } = options;
+  if (!(staleAfterMs > 0)) throw new TypeError('staleAfterMs must be positive (Infinity: never)');
   const engine =
     options.engine ??
     createMemoryEngine({
@@ -266,6 +283,7 @@ export function resolveOptions<P>(options: TidewireServerOptions<P>): ResolvedOp
     retryMs,
     authTimeoutMs,
     tokenRefreshLeadMs,
+    staleAfterMs,
     limits: {
       maxChannelsPerConnection: limits.maxChannelsPerConnection ?? 100,
       maxRewind: limits.maxRewind ?? 100,

@@ -13,6 +13,7 @@ import {
   preflightHeaders,
   refuseOrigin,
 } from './cors.js';
+import type { EngineHealth } from './engine/engine.js';
 import { type HttpFailure, rejectUpgrade, sendFailure, sendJson } from './http-response.js';
 import { createHub } from './hub.js';
 import { exceedsBytes, isValidChannel, isValidEventType, serializeData } from './limits.js';
@@ -20,6 +21,7 @@ import { createLimitLog } from './logger.js';
 import { resolveOptions, type TidewireServerOptions } from './options.js';
 import { PublishError } from './publish-error.js';
 import { handlePublish } from './publish-http.js';
+import { createReadiness } from './readiness.js';
 import { handleSse } from './sse.js';
 import { serveWebSocket } from './websocket.js';
 
@@ -35,14 +37,38 @@ export interface PublishResult {
   id: string;
 }
 
+/** What a node knows of its engine: with a shared engine, its view of the cluster. */
+export interface EngineStats {
+  /** The epoch of the history this node follows; it changes after a failover. */
+  epoch: string;
+  /**
+   * The newest position delivered to this node (`<epoch>-<seq>`). Nodes of one cluster that
+   * are healthy stand within a few events of each other: one far behind is lagging.
+   */
+  position: string;
+  /** The engine's health, as `GET {path}/ready` reports it. */
+  health: EngineHealth;
+  /**
+   * Milliseconds the engine has been not ready, while it is not; after `staleAfterMs` of it
+   * the server ends its connections.
+   */
+  notReadyForMs?: number;
+}
+
 /** Counters returned by {@link TidewireServer.stats}. */
 export interface ServerStats {
   /** Open connections of each transport. */
   connections: { sse: number; websocket: number };
   /** Channel subscriptions across all connections. */
   subscriptions: number;
-  /** Every channel with subscribers or history. */
-  channels: Record<string, { subscribers: number; lastId?: string; history: number }>;
+  /**
+   * Every channel with subscribers or history. `history` (events kept) and `lastId` come from
+   * the engine: both are missing when it could not answer (see `engine.health`), and the
+   * channels listed are then those with subscribers.
+   */
+  channels: Record<string, { subscribers: number; lastId?: string; history?: number }>;
+  /** The engine's epoch, position and health. */
+  engine: EngineStats;
 }
 
 /** Options of {@link TidewireServer.disconnectAll}. */
@@ -77,8 +103,10 @@ export interface TidewireServer {
    */
   publish(channel: string, data: unknown, options?: PublishOptions): Promise<PublishResult>;
   /**
-   * Connections and subscriptions right now, and every channel with subscribers or (when
-   * the engine can list them) history, with what the engine keeps of it.
+   * Connections and subscriptions right now, the engine's epoch, position and health, and
+   * every channel with subscribers or (when the engine can list them) history, with what the
+   * engine keeps of it. Resolves even when the engine cannot answer: the history figures are
+   * then missing.
    */
   stats(): Promise<ServerStats>;
   /** Drops every connection without stopping the server. Returns how many were dropped. */
@@ -108,7 +136,10 @@ export interface TidewireServer {
   close(): Promise<void>;
 }
 
-type Endpoint = 'sse' | 'ws' | 'publish' | 'ready' | 'unknown';
+type Endpoint = 'sse' | 'ws' | 'publish' | 'ready' | 'live' | 'unknown';
+
+/** The endpoints `endpointOf` knows, after the base path. */
+const ENDPOINTS = new Set(['/sse', '/ws', '/publish', '/ready', '/live']);
 
 /** The answer to a stream or upgrade while the engine is not ready. */
 const engineUnavailable: HttpFailure = {
@@ -162,6 +193,25 @@ export function createTidewireServer<P = unknown>(
   let closing: Promise<void> | undefined;
   let isClosing = false;
   let webSocketEnabled = true;
+  // A node whose engine stays not ready (it lost Redis) sheds its connections: their clients
+  // move to a node that is ready and resume there by position.
+  const readiness = createReadiness({
+    engine,
+    staleAfterMs: resolved.staleAfterMs,
+    timers: resolved.timers,
+    now: resolved.now,
+    onStale(health, since) {
+      if (isClosing) return;
+      const all = connections.all();
+      if (all.length === 0) return;
+      logger.warn('engine not ready for too long: ending every connection so that clients move', {
+        reason: health.reason,
+        notReadyForMs: resolved.now() - since,
+        connections: all.length,
+      });
+      for (const connection of all) connection.end('restart');
+    },
+  });
 
   const logLimit = createLimitLog(logger, resolved.now);
   const ctx: ServerContext<P> = {
@@ -198,10 +248,7 @@ export function createTidewireServer<P = unknown>(
     const base = resolved.path;
     if (pathname !== base && !pathname.startsWith(`${base}/`)) return undefined;
     const rest = pathname.slice(base.length);
-    if (rest === '/sse' || rest === '/ws' || rest === '/publish' || rest === '/ready') {
-      return rest.slice(1) as Endpoint;
-    }
-    return 'unknown';
+    return ENDPOINTS.has(rest) ? (rest.slice(1) as Endpoint) : 'unknown';
   };
 
   /**
@@ -240,8 +287,13 @@ export function createTidewireServer<P = unknown>(
     if (endpoint === 'ready' && req.method === 'GET') {
       const health = isClosing
         ? { ready: false as const, reason: 'the server is closing' }
-        : engine.health();
+        : readiness.health();
       sendJson(res, health.ready ? 200 : 503, health, headers);
+      return true;
+    }
+    if (endpoint === 'live' && req.method === 'GET') {
+      // The process serves requests: that is all liveness says. Not ready is not dead.
+      sendJson(res, 200, { live: true }, headers);
       return true;
     }
     if (isClosing) {
@@ -253,7 +305,7 @@ export function createTidewireServer<P = unknown>(
       fail(tooManyConnections);
       return true;
     }
-    if (endpoint === 'sse' && !engine.health().ready) {
+    if (endpoint === 'sse' && !readiness.health().ready) {
       fail(engineUnavailable);
       return true;
     }
@@ -305,7 +357,7 @@ export function createTidewireServer<P = unknown>(
         message: isClosing ? 'the server is closing' : 'WebSocket is disabled',
         headers: { 'Retry-After': '1' },
       });
-    } else if (!engine.health().ready) {
+    } else if (!readiness.health().ready) {
       rejectUpgrade(socket, engineUnavailable);
     } else {
       wss.handleUpgrade(req, socket, head, (ws) => serveWebSocket(ctx, ws, req, socket));
@@ -364,25 +416,38 @@ export function createTidewireServer<P = unknown>(
       };
     },
     async stats() {
-      // What the hub knows is counted now; what the engine knows, when it answers.
+      // What the hub knows is counted now; what the engine keeps, when it answers.
       const counts = {
         connections: { sse: connections.count('sse'), websocket: connections.count('websocket') },
         subscriptions: hub.subscriptionCount(),
       };
+      const health = readiness.health();
+      const since = readiness.notReadySince();
+      const engineStats: EngineStats = {
+        epoch: engine.epoch,
+        position: engine.position(),
+        health,
+        ...(since === undefined ? {} : { notReadyForMs: resolved.now() - since }),
+      };
       const subscribers = new Map<string, number>();
       for (const name of hub.activeChannels()) subscribers.set(name, hub.subscriberCount(name));
-      const names = [...new Set([...subscribers.keys(), ...((await engine.channels?.()) ?? [])])];
-      const infos = await Promise.all(names.map((name) => engine.info(name)));
       const channels: ServerStats['channels'] = {};
-      for (const [index, name] of names.entries()) {
-        const { size, lastId } = infos[index]!;
-        channels[name] = {
-          subscribers: subscribers.get(name) ?? 0,
-          history: size,
-          ...(lastId === undefined ? {} : { lastId }),
-        };
+      try {
+        const listed = (await engine.channels?.()) ?? [];
+        const names = [...new Set([...subscribers.keys(), ...listed])];
+        const infos = await Promise.all(names.map((name) => engine.info(name)));
+        for (const [index, name] of names.entries()) {
+          const { size, lastId } = infos[index]!;
+          channels[name] = {
+            subscribers: subscribers.get(name) ?? 0,
+            history: size,
+            ...(lastId === undefined ? {} : { lastId }),
+          };
+        }
+      } catch {
+        for (const [name, count] of subscribers) channels[name] = { subscribers: count };
       }
-      return { ...counts, channels };
+      return { ...counts, channels, engine: engineStats };
     },
     disconnectAll({ graceful = false } = {}) {
       const all = connections.all();
@@ -408,6 +473,7 @@ export function createTidewireServer<P = unknown>(
         for (const connection of connections.all()) connection.end('graceful');
         await connections.drained();
         await new Promise<void>((resolve) => wss.close(() => resolve()));
+        readiness.close();
         hub.close();
         // An engine passed in may outlive this server (a restart keeps it); the default one does not.
         if (options.engine === undefined) await engine.close();

@@ -1,7 +1,13 @@
 import { CloseCode } from '@tidewire/core/protocol';
 import { describe, expect, it } from 'vitest';
 import { createControlledEngine } from '../../../testing/controlled-engine.js';
-import { isPublishError } from '../src/index.js';
+import {
+  createTidewireServer,
+  type Engine,
+  isPublishError,
+  type TimerHandle,
+  type Timers,
+} from '../src/index.js';
 import { startServer } from './utils/server.js';
 import { errorBody, openSse } from './utils/sse-client.js';
 import { subscribe, type Transport } from './utils/transport.js';
@@ -9,6 +15,47 @@ import { waitFor } from './utils/wait.js';
 import { openAuthedWs, openWs } from './utils/ws-client.js';
 
 const down = { ready: false, reason: 'the history store is unreachable' } as const;
+
+/**
+ * Timers and a clock that move only when the test says: the server's readiness probe (and
+ * heartbeats, which these tests never reach) run at exact times. Due timers run in time order.
+ */
+function manualClock() {
+  let time = 0;
+  let next = 0;
+  const pending = new Map<number, { at: number; every?: number; run: () => void }>();
+  const add = (run: () => void, ms: number, every?: number): TimerHandle => {
+    next += 1;
+    pending.set(next, { at: time + Math.max(0, ms), run, ...(every ? { every } : {}) });
+    return next;
+  };
+  const timers: Timers = {
+    setTimeout: (run, ms) => add(run, ms),
+    clearTimeout: (handle) => pending.delete(handle as number),
+    setInterval: (run, ms) => add(run, ms, Math.max(1, ms)),
+    clearInterval: (handle) => pending.delete(handle as number),
+  };
+  return {
+    timers,
+    now: () => time,
+    /** Moves the clock by `ms`, running every timer that falls due on the way. */
+    advance(ms: number) {
+      const end = time + ms;
+      for (;;) {
+        let due: [number, { at: number; every?: number; run: () => void }] | undefined;
+        for (const entry of pending)
+          if (entry[1].at <= end && (!due || entry[1].at < due[1].at)) due = entry;
+        if (!due) break;
+        const [handle, timer] = due;
+        time = timer.at;
+        if (timer.every === undefined) pending.delete(handle);
+        else timer.at += timer.every;
+        timer.run();
+      }
+      time = end;
+    },
+  };
+}
 
 describe('readiness', () => {
   it('should answer GET {path}/ready from the engine health', async () => {
@@ -164,5 +211,157 @@ describe('an engine reset over WebSocket', () => {
     const ws = await openAuthedWs(`${server.wsBase}/ws`);
     engine.reset('failover');
     expect(await ws.closed).toEqual({ code: CloseCode.ServiceRestart, reason: 'service restart' });
+  });
+});
+
+describe.each<Transport>(['sse', 'websocket'])(
+  'a node whose engine stays not ready over %s',
+  (transport) => {
+    it('should end every connection retryably after staleAfterMs of not ready, and let clients resume elsewhere', async () => {
+      const clock = manualClock();
+      const warnings: Array<{ message: string; details: unknown }> = [];
+      const engine = createControlledEngine();
+      const server = await startServer({
+        engine,
+        timers: clock.timers,
+        now: clock.now,
+        logger: {
+          warn: (message, details) => warnings.push({ message, details }),
+          error: () => {},
+        },
+      });
+      const sub = await subscribe(transport, server, [{ channel: 'a' }]);
+      const { id } = await server.tw.publish('a', 1);
+      await waitFor(() => sub.events().length === 1);
+
+      engine.setHealth(down);
+      clock.advance(1000); // the probe sees it
+      expect((await server.tw.stats()).engine).toEqual({
+        epoch: engine.epoch,
+        position: id,
+        health: down,
+        notReadyForMs: 0,
+      });
+      clock.advance(30_000 - 1);
+      expect((await server.tw.stats()).connections[transport]).toBe(1);
+      expect(warnings).toEqual([]);
+      clock.advance(1);
+      await sub.ended;
+      expect(warnings).toEqual([
+        {
+          message: 'engine not ready for too long: ending every connection so that clients move',
+          details: { reason: down.reason, notReadyForMs: 30_000, connections: 1 },
+        },
+      ]);
+      await waitFor(async () => (await server.tw.stats()).connections[transport] === 0);
+      // Still refusing, still live.
+      expect((await fetch(`${server.base}/ready`)).status).toBe(503);
+      expect((await fetch(`${server.base}/live`)).status).toBe(200);
+      clock.advance(5000);
+      expect(warnings).toHaveLength(1); // nothing left to end: said once
+
+      // Back: the client resumes from its position and misses nothing.
+      engine.setHealth({ ready: true });
+      const during = (await server.tw.publish('a', 2)).id;
+      const again = await subscribe(transport, server, [{ channel: 'a', since: id }]);
+      await waitFor(() => again.events().some((e) => e.id === during));
+      expect(again.frames().filter((f) => f.type === 'gap')).toEqual([]);
+      expect((await server.tw.stats()).engine).toEqual({
+        epoch: engine.epoch,
+        position: during,
+        health: { ready: true },
+      });
+    });
+
+    it('should keep connections whose engine recovers within staleAfterMs', async () => {
+      const clock = manualClock();
+      const engine = createControlledEngine();
+      const server = await startServer({
+        engine,
+        timers: clock.timers,
+        now: clock.now,
+        staleAfterMs: 5000,
+      });
+      const sub = await subscribe(transport, server, [{ channel: 'a' }]);
+      engine.setHealth(down);
+      clock.advance(4000);
+      engine.setHealth({ ready: true });
+      clock.advance(1000); // a probe sees it ready: the count starts over
+      engine.setHealth(down);
+      clock.advance(5000);
+      expect((await server.tw.stats()).connections[transport]).toBe(1);
+      clock.advance(1000);
+      await sub.ended;
+    });
+  },
+);
+
+describe('a node whose engine stays not ready, over WebSocket', () => {
+  it('should close with 1012 so that the client resumes', async () => {
+    const clock = manualClock();
+    const engine = createControlledEngine();
+    const server = await startServer({
+      engine,
+      timers: clock.timers,
+      now: clock.now,
+      staleAfterMs: 2000,
+    });
+    const ws = await openAuthedWs(`${server.wsBase}/ws`);
+    engine.setHealth(down);
+    clock.advance(3000);
+    expect(await ws.closed).toEqual({ code: CloseCode.ServiceRestart, reason: 'service restart' });
+  });
+});
+
+describe('staleAfterMs', () => {
+  it('should refuse a value that is not positive', () => {
+    for (const staleAfterMs of [0, -1, Number.NaN]) {
+      expect(() => createTidewireServer({ staleAfterMs })).toThrow(/staleAfterMs must be positive/);
+    }
+  });
+});
+
+describe('liveness', () => {
+  it('should answer GET {path}/live with 200 whatever the engine and while closing', async () => {
+    const engine = createControlledEngine();
+    const server = await startServer({ engine });
+    const live = await fetch(`${server.base}/live`);
+    expect(live.status).toBe(200);
+    expect(await live.json()).toEqual({ live: true });
+    engine.setHealth(down);
+    expect((await fetch(`${server.base}/live`)).status).toBe(200);
+    expect((await fetch(`${server.base}/live`, { method: 'POST' })).status).toBe(405);
+    const sub = await subscribe('sse', server, [{ channel: 'a' }]).catch(() => undefined);
+    expect(sub).toBeUndefined(); // refused: not ready
+    engine.setHealth({ ready: true });
+    const open = await subscribe('sse', server, [{ channel: 'a' }]);
+    const closing = server.tw.close();
+    expect((await fetch(`${server.base}/live`)).status).toBe(200);
+    await open.ended;
+    await closing;
+  });
+
+  it('should report the engine in stats() and list subscribed channels when the engine cannot answer', async () => {
+    const engine = createControlledEngine();
+    let lost = false;
+    // The same engine, with info() failing once `lost` is set, as across a lost connection.
+    const server = await startServer({
+      engine: Object.assign(Object.create(engine) as Engine, {
+        info: (channel: string) =>
+          lost ? Promise.reject(new Error('connection lost')) : engine.info(channel),
+      }),
+    });
+    await subscribe('websocket', server, [{ channel: 'a' }]);
+    const { id } = await server.tw.publish('b', 1);
+    lost = true;
+    engine.setHealth(down);
+    const stats = await server.tw.stats();
+    expect(stats.channels).toEqual({ a: { subscribers: 1 } });
+    expect(stats.engine).toEqual({
+      epoch: id.split('-')[0],
+      position: id,
+      health: down,
+      notReadyForMs: expect.any(Number),
+    });
   });
 });

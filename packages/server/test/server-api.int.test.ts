@@ -138,6 +138,7 @@ describe('createTidewireServer', () => {
         a: { subscribers: 2, history: 1, lastId: id },
         b: { subscribers: 1, history: 0 },
       },
+      engine: { epoch: id.split('-')[0], position: id, health: { ready: true } },
     });
   });
 

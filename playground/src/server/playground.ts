@@ -32,6 +32,13 @@ export interface PlaygroundOptions {
    * instead of plain HTTP. @default none (plain HTTP)
    */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /**
+   * The engine of the playground's Tidewire server, such as a Redis engine shared with other
+   * nodes (`node scripts/cluster.mjs` does that). The playground counts what reaches it from
+   * every node, does not close it, and a restart that loses history keeps it instead.
+   * @default a memory engine of its own
+   */
+  engine?: Engine;
 }
 
 /** A running playground. */
@@ -98,7 +105,31 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
   let restarts = 0;
   let webSocketEnabled = true;
   const chaosLog: ChaosEntry[] = [];
-  let engine: Engine = createMemoryEngine();
+  /** An engine passed in is shared: the playground neither replaces nor closes it. */
+  const shared = options.engine;
+  let engine: Engine = shared ?? createMemoryEngine();
+
+  /**
+   * Counts every event the engine delivers, whoever published it: on a shared engine, chat
+   * messages sent through another node count too.
+   */
+  const count = (target: Engine): (() => void) =>
+    target.listen({
+      event({ channel, id }) {
+        const entry = published.get(channel);
+        if (entry === undefined) published.set(channel, { count: 1, lastId: id, recent: [id] });
+        else {
+          entry.count += 1;
+          entry.lastId = id;
+          entry.recent.push(id);
+          if (entry.recent.length > RECENT) entry.recent.shift();
+        }
+      },
+      reset() {
+        // A failover lost events this process had counted: pages resume and get a gap.
+      },
+    });
+  let uncount = count(engine);
 
   const makeServer = (): TidewireServer => {
     const tw = createTidewireServer<string>({
@@ -112,16 +143,6 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
       },
       // Pages may read every channel; only the chat takes events from browsers.
       authorize: (_user, channel, action) => action === 'subscribe' || channel === 'chat',
-      onPublish({ channel, id }) {
-        const entry = published.get(channel);
-        if (entry === undefined) published.set(channel, { count: 1, lastId: id, recent: [id] });
-        else {
-          entry.count += 1;
-          entry.lastId = id;
-          entry.recent.push(id);
-          if (entry.recent.length > RECENT) entry.recent.shift();
-        }
-      },
     });
     tw.setWebSocketEnabled(webSocketEnabled);
     return tw;
@@ -132,7 +153,13 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
     try {
       return (await tw.publish(channel, data, type === undefined ? {} : { type })).id;
     } catch (error) {
-      if (isPublishError(error) && error.code === 'shutting_down') return undefined;
+      // Restarting, or (a shared engine) Redis unavailable for a moment: skipped, not counted.
+      if (
+        isPublishError(error) &&
+        (error.code === 'shutting_down' || error.code === 'unavailable')
+      ) {
+        return undefined;
+      }
       throw error;
     }
   };
@@ -145,7 +172,9 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
     const old = tw;
     const oldEngine = engine;
     if (!keepHistory) {
+      uncount();
       engine = createMemoryEngine();
+      uncount = count(engine);
       // Positions of the old history would only get new pages a gap.
       for (const entry of published.values()) entry.recent = [];
     }
@@ -194,8 +223,13 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
       return { action: 'Restarted the server, history kept' };
     },
     'restart-lost': async () => {
-      await restart(false);
-      return { action: 'Restarted the server, history lost' };
+      // A shared engine is not the playground's to replace: its history stays.
+      await restart(shared !== undefined);
+      return {
+        action: shared
+          ? 'Restarted the server, history kept (the engine is shared)'
+          : 'Restarted the server, history lost',
+      };
     },
     pause: () => {
       demo.pause();
@@ -332,7 +366,8 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
       closing ??= (async () => {
         demo.stop();
         await tw.close();
-        await engine.close();
+        uncount();
+        if (shared === undefined) await engine.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           // An HTTP/2 server has no closeAllConnections: its sessions end with the close.

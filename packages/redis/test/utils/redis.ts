@@ -70,8 +70,11 @@ export interface RedisProcess {
   stop(): Promise<void>;
   /** SIGKILL: a crash. */
   kill(): Promise<void>;
-  /** Starts the process again on the same port, with an empty data folder. */
-  restart(): Promise<void>;
+  /**
+   * Starts the process again on the same port, with an empty data folder; with `args`, those
+   * instead of the ones it was started with (such as `--replicaof` the primary of now).
+   */
+  restart(args?: readonly string[]): Promise<void>;
 }
 
 interface StartOptions {
@@ -89,6 +92,7 @@ const started = new Set<ChildProcess>();
 export async function startRedis(options: StartOptions = {}): Promise<RedisProcess> {
   let port = options.port ?? (await freePort());
   let child!: ChildProcess;
+  let extra = options.args ?? [];
   const launch = async (): Promise<void> => {
     const dir = mkdtempSync(join(tmpdir(), 'tidewire-redis-'));
     let command = REDIS_SERVER;
@@ -118,7 +122,7 @@ export async function startRedis(options: StartOptions = {}): Promise<RedisProce
         '0',
         '--enable-debug-command',
         'local',
-        ...(options.args ?? []),
+        ...extra,
       ];
     }
     child = spawn(command, args, { stdio: 'ignore' });
@@ -171,8 +175,9 @@ export async function startRedis(options: StartOptions = {}): Promise<RedisProce
     cli: (...args) => cli(port, ...args),
     stop: () => signal('SIGTERM'),
     kill: () => signal('SIGKILL'),
-    restart: async () => {
+    restart: async (args) => {
       await signal('SIGTERM');
+      if (args !== undefined) extra = args;
       await launch();
     },
   };

@@ -114,7 +114,7 @@ async function publish(request: Extract<ChildRequest, { op: 'publish' }>): Promi
 async function stats(): Promise<ChildStats> {
   const { connections, subscriptions, channels } = await tw.stats();
   let history = 0;
-  for (const channel of Object.values(channels)) history += channel.history;
+  for (const channel of Object.values(channels)) history += channel.history ?? 0;
   let buffered = 0;
   let largest = 0;
   for (const output of outputs.keys()) {
