@@ -68,11 +68,15 @@ describe('ten tabs over HTTP/2', () => {
       await page.goto(`${origin}/`);
       pages.push(page);
     }
+    // Every tab connected on both transports, and both of its channels subscribed (a channel
+    // without a position receives only what is published after it joins).
     const ready = async () => {
-      const { sse, websocket } = (await tw.stats()).connections;
-      return sse === TABS && websocket === TABS;
+      const { connections, subscriptions } = await tw.stats();
+      return (
+        connections.sse === TABS && connections.websocket === TABS && subscriptions === 2 * TABS
+      );
     };
-    for (let i = 0; i < 200 && !(await ready()); i++) {
+    for (let i = 0; i < 400 && !(await ready()); i++) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     const stats = await tw.stats();
