@@ -23,10 +23,16 @@ function externalsOf(dir) {
 
 /**
  * The value of `__DEV__` (see packages/core/src/dev.ts): false leaves out what only the
- * development build carries.
+ * development build carries. `__SSE__` and `__WEBSOCKET__` (packages/core/src/transports.ts):
+ * both transports, but in the core's one-transport entries.
  * @param {boolean} development
+ * @param {'sse' | 'websocket'} [only] the one transport of the build
  */
-const mode = (development) => ({ __DEV__: String(development) });
+const mode = (development, only) => ({
+  __DEV__: String(development),
+  __SSE__: String(only !== 'websocket'),
+  __WEBSOCKET__: String(only !== 'sse'),
+});
 
 /**
  * @param {string} name package folder under packages/
@@ -94,6 +100,39 @@ function packageBuild(name, extra = {}) {
 }
 
 /**
+ * `@tidewire/core/sse` and `@tidewire/core/websocket`: the whole core built with one transport,
+ * each a build of its own (its defines differ from the main build's, so it shares no chunk), in
+ * the same formats and variants as the core's other entries.
+ */
+const oneTransportBuilds = ['sse', 'websocket'].flatMap((only) => {
+  const dir = 'packages/core';
+  const input = { [only]: `${dir}/src/${only}.ts` };
+  return [
+    ...[false, true].map((development) => ({
+      input,
+      plugins: [
+        esbuild({ target, tsconfig: `${dir}/tsconfig.json`, define: mode(development, only) }),
+      ],
+      output: ['es', 'cjs'].map((format) => ({
+        dir: development ? `${dir}/dist/development` : `${dir}/dist`,
+        format,
+        entryFileNames: `[name].${format === 'es' ? 'js' : 'cjs'}`,
+        exports: 'named',
+      })),
+    })),
+    {
+      input,
+      plugins: [dts({ tsconfig: `${dir}/tsconfig.json` })],
+      output: ['d.ts', 'd.cts'].map((ext) => ({
+        dir: `${dir}/dist`,
+        format: 'es',
+        entryFileNames: `[name].${ext}`,
+      })),
+    },
+  ];
+});
+
+/**
  * `<script src="tidewire.min.js">` → `window.Tidewire`, dependencies bundled in; and
  * `tidewire.development.js`, the development build, readable.
  */
@@ -133,6 +172,7 @@ export default [
     },
     development: true,
   }),
+  ...oneTransportBuilds,
   ...globalBuilds,
   ...packageBuild('react', { banner: "'use client';" }),
   ...packageBuild('vue'),

@@ -60,17 +60,19 @@ const sections = {
           'events/s (median)',
           'min–max',
           'vs same-transport baseline',
+          'vs minimal v2 reader',
           'client / server loop busy',
         ],
         rows.map((r) =>
           status(r)
-            ? [r.name, r.transport, status(r), '', '', '']
+            ? [r.name, r.transport, status(r), '', '', '', '']
             : [
                 r.name,
                 r.transport,
                 int(r.median),
                 `${int(r.min)}–${int(r.max)}`,
                 ratio(r.ratio),
+                Number.isFinite(r.readerRatio) ? ratio(r.readerRatio) : '',
                 `${r.clientBusy.toFixed(2)} / ${r.serverBusy.toFixed(2)}`,
               ],
         ),

@@ -19,7 +19,8 @@ const root = join(here, '..');
 
 const react = ['react', 'react-dom'];
 const vue = ['vue'];
-const core = ['@tidewire/core'];
+/** The core's main entry only: its other entries (`/store`) are bundled with a binding. */
+const core = ['@tidewire/core='];
 
 /**
  * Our rows. `code` is the app's import; `external` what the app already ships.
@@ -33,24 +34,24 @@ export const ours = [
     code: "export { openStream } from '@tidewire/core/stream';",
   },
   { name: '@tidewire/core/persist', code: "export * from '@tidewire/core/persist';" },
-  // The transport is a runtime option of createClient: these two show how much
-  // of the other transport a bundler can drop.
+  // The client with one transport: the entries built without the other one.
+  { name: '@tidewire/core/sse (SSE only)', code: "export * from '@tidewire/core/sse';" },
   {
-    name: '@tidewire/core, createClient SSE only',
-    code: "import { createClient } from '@tidewire/core';\nexport const c = (o) => createClient({ ...o, transport: 'sse' });",
+    name: '@tidewire/core/websocket (WebSocket only)',
+    code: "export * from '@tidewire/core/websocket';",
   },
-  {
-    name: '@tidewire/core, createClient WebSocket only',
-    code: "import { createClient } from '@tidewire/core';\nexport const c = (o) => createClient({ ...o, transport: 'websocket' });",
-  },
+  // What the React and Vue bindings build on: an app with a binding ships it too.
+  { name: '@tidewire/core/store', code: "export * from '@tidewire/core/store';" },
   { name: '@tidewire/core global build', file: 'packages/core/dist/tidewire.min.js' },
+  // The bindings with @tidewire/core/store, which they import, and without the core's
+  // main entry and the framework, which the app ships anyway.
   {
-    name: '@tidewire/react (without core, react)',
+    name: '@tidewire/react with core/store (without core, react)',
     code: "export * from '@tidewire/react';",
     external: [...react, ...core],
   },
   {
-    name: '@tidewire/vue (without core, vue)',
+    name: '@tidewire/vue with core/store (without core, vue)',
     code: "export * from '@tidewire/vue';",
     external: [...vue, ...core],
   },
@@ -101,7 +102,11 @@ function entryPlugin(code) {
 
 async function bundle({ code, external = [] }) {
   const entry = entryPlugin(code);
-  const isExternal = (id) => external.some((e) => id === e || id.startsWith(`${e}/`));
+  // `name=` is that module alone; `name`, the module and its subpaths.
+  const isExternal = (id) =>
+    external.some((e) =>
+      e.endsWith('=') ? id === e.slice(0, -1) : id === e || id.startsWith(`${e}/`),
+    );
   const build = await rollup({
     input: entry.id,
     external: isExternal,

@@ -342,6 +342,19 @@ const pages = all.map((pkg) => ({
   }),
 }));
 
+// An entry that exports exactly what an earlier entry of its package exports (`@tidewire/core/sse`
+// is `@tidewire/core` built with one transport) points there instead of listing it all again.
+for (const page of pages) {
+  for (const [i, entry] of page.entries.entries()) {
+    const same = (a, b) =>
+      a.exports.length === b.exports.length &&
+      a.exports.every((item) =>
+        b.exports.some((o) => o.name === item.name && o.symbol === item.symbol),
+      );
+    entry.mirrors = page.entries.slice(0, i).find((other) => !other.mirrors && same(entry, other));
+  }
+}
+
 /** The `@module` comment of an entry file, if it has one (parsed when it is first written). */
 function moduleDocOf(sourceFile) {
   for (const statement of sourceFile.statements) {
@@ -619,6 +632,13 @@ function renderPage(page) {
         `${relative(root, entry.file)}:1: entry ${entry.specifier} has no @module comment`,
       );
     }
+    if (entry.mirrors) {
+      lines.push(
+        `It exports the same names as [\`${entry.mirrors.specifier}\`](#${entry.mirrors.anchor}), documented there.`,
+        '',
+      );
+      continue;
+    }
     for (const [kind, title] of KINDS) {
       const items = ordered(entry).filter((item) => kindOf(item.declarations[0]) === kind);
       if (items.length === 0) continue;
@@ -639,6 +659,7 @@ for (const page of pages) {
   slugger(`${page.name} API reference`);
   for (const entry of page.entries) {
     entry.anchor = slugger(`Entry ${entry.specifier}`);
+    if (entry.mirrors) continue;
     for (const item of ordered(entry)) {
       item.anchor = slugger(item.name);
       if (item.reexport) continue;
@@ -694,7 +715,10 @@ for (const name of existing) {
 }
 
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
-const count = pages.reduce((n, p) => n + p.entries.reduce((m, e) => m + e.exports.length, 0), 0);
+const count = pages.reduce(
+  (n, p) => n + p.entries.reduce((m, e) => m + (e.mirrors ? 0 : e.exports.length), 0),
+  0,
+);
 for (const problem of problems) console.error(problem);
 if (stale.length > 0) {
   console.error(

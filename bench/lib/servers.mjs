@@ -21,8 +21,10 @@ const delivered = new Int32Array(counter);
 
 // Paced events are broadcast: one timer, one sequence, every open connection gets
 // each event. An event sent while a client is away is lost to it unless the
-// protocol resumes, which is what the recovery benchmark counts.
+// protocol resumes, which is what the recovery benchmark counts. `pacedLog[seq]` is
+// every paced event, for servers whose protocol resumes (`Last-Event-ID`).
 const paced = new Set();
+const pacedLog = [];
 let pacedSeq = 0;
 let pacedTimer;
 
@@ -35,6 +37,7 @@ export function pump(sendBatch) {
     paced.add(sendBatch);
     pacedTimer ??= setInterval(() => {
       const event = makeEvent(pacedSeq++);
+      pacedLog.push(event);
       for (const send of paced) send([event]);
     }, intervalMs);
     return () => paced.delete(sendBatch);
@@ -152,7 +155,12 @@ function corked(ws, write) {
   ws._socket.uncork();
 }
 
-/** Raw `ws`: every event a text frame of JSON; any message received is echoed. */
+/**
+ * Raw `ws`: every event a text frame of JSON; any message received is echoed. With
+ * `options.batch`, each batch is joined by LF into messages of at most 64 KiB, as
+ * Tidewire's frame server joins its lines: the same batches, without the channel, id
+ * and type.
+ */
 async function wsRaw() {
   const server = http.createServer();
   const wss = new WebSocketServer({ server });
@@ -160,7 +168,8 @@ async function wsRaw() {
   wss.on('connection', (ws) => {
     const stop = pump((batch) =>
       corked(ws, () => {
-        for (const e of batch) ws.send(wire(e), { binary: false });
+        const messages = options.batch ? joinFrames(batch.map(wire)) : batch.map(wire);
+        for (const message of messages) ws.send(message, { binary: false });
       }),
     );
     ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
@@ -191,6 +200,40 @@ async function sseRaw() {
       'access-control-allow-origin': '*',
     });
     res.write(': open\n\n');
+    const stop = pump((batch) => {
+      res.write(batch.map(wire).join(''));
+    });
+    res.on('close', stop);
+  });
+  const port = await listen(server);
+  return {
+    server,
+    url: `http://127.0.0.1:${port}/sse`,
+    streams: () => streams.size,
+    close: () => closeHttp(server),
+  };
+}
+
+/**
+ * A standard event stream, as the `EventSource` specification has it: each event a
+ * block with its `id:` (the sequence number) and `data:` line, one write per batch.
+ * A request with `Last-Event-ID` first gets every paced event after it, so a client
+ * that resumes loses nothing, as Tidewire's resume loses nothing.
+ */
+async function sseStandard() {
+  const wire = wireCache((e) => `id: ${e.seq}\ndata: ${JSON.stringify(e)}\n\n`);
+  const streams = new Set();
+  const server = http.createServer((req, res) => {
+    streams.add(res);
+    res.on('close', () => streams.delete(res));
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      'access-control-allow-origin': '*',
+    });
+    const last = req.headers['last-event-id'];
+    const from = last === undefined ? pacedSeq : Number(last) + 1;
+    res.write(`: open\n\n${pacedLog.slice(from, pacedSeq).map(wire).join('')}`);
     const stop = pump((batch) => {
       res.write(batch.map(wire).join(''));
     });
@@ -340,68 +383,75 @@ function joinFrames(frames) {
 }
 
 /**
- * Event frames as SSE blocks, as @tidewire/server sends them: a `data:` line per
- * frame while the frames joined by LF fit in MAX_MESSAGE_BYTES, then one `id:`
- * line (the block's last event) and the blank line. `pieces` come from sseWire.
+ * Events as version 2 SSE blocks in form E, as @tidewire/server sends them (PROTOCOL.md):
+ * a run of consecutive events of one channel shares a block, `event: <channel>` and a
+ * `data: <id> <data>` line per event, while its lines fit in MAX_MESSAGE_BYTES. `pieces`
+ * come from sseWire: `{ channel, line }`. With `batch` false, every event a block.
  */
-function sseBlocks(pieces) {
+function sseBlocks(pieces, batch = true) {
   let out = '';
-  let joined = -1;
-  let id = '';
+  let channel;
+  let bytes = 0;
   for (const piece of pieces) {
-    if (joined >= 0 && joined + 1 + piece.bytes > MAX_MESSAGE_BYTES) {
-      out += `${id}\n`;
-      joined = -1;
+    if (!batch || piece.channel !== channel || bytes + piece.bytes > MAX_MESSAGE_BYTES) {
+      if (channel !== undefined) out += '\n';
+      out += `event: ${piece.channel}\n`;
+      channel = piece.channel;
+      bytes = 0;
     }
-    joined = joined < 0 ? piece.bytes : joined + 1 + piece.bytes;
-    out += piece.data;
-    id = piece.id;
+    out += piece.line;
+    bytes += piece.bytes;
   }
-  return joined < 0 ? out : `${out}${id}\n`;
+  return channel === undefined ? out : `${out}\n`;
+}
+
+/** Reads a request's body as text. */
+function bodyOf(req) {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk) => {
+      text += chunk;
+    });
+    req.on('end', () => resolve(text));
+    req.on('error', reject);
+  });
 }
 
 /**
- * A server that speaks the Tidewire protocol as cheaply as the baselines speak
- * theirs, so that Tidewire's client rows measure the client: `welcome`,
- * `subscribed` and `ack` frames, and `event` frames whose serialized form (the
- * same 100-byte payload inside the protocol's envelope) is reused under credit
- * exactly as the baselines reuse theirs. Each batch goes out as @tidewire/server
- * sends the frames of one tick: joined by LF into WebSocket messages of at most
- * 64 KiB (corked per batch), or into SSE blocks of a `data:` line per frame and
- * one `id:` line (one write per batch). With `options.batch === false`, one frame
- * per message and one event per block instead, to show the client without
- * batching. No history, no resume, no limits: the full server is measured by the
- * `@tidewire/server` rows (kind `tidewire`). Events go round-robin over
- * `channels` channels `bench-0` … `bench-{n-1}`.
+ * A server that speaks the Tidewire protocol (version 2) as cheaply as the baselines
+ * speak theirs, so that Tidewire's client rows measure the client: `welcome`,
+ * `subscribed` and `ack` frames, and events whose wire form (the same 100-byte payload
+ * with its channel and id: `<channel> <type> <id> <data>` lines on WebSocket, `data: <id>
+ * <data>` lines under `event: <channel>` on SSE) is reused under credit exactly as the
+ * baselines reuse theirs. Each batch goes out as @tidewire/server sends the events of one
+ * tick: lines joined by LF into WebSocket messages of at most 64 KiB (corked per batch), or
+ * SSE blocks in form E (one write per batch). With `options.batch === false`, one line per
+ * message and one event per block instead, to show the client without batching. No
+ * history, no resume, no limits: the full server is measured by the `@tidewire/server`
+ * rows (kind `tidewire`). Events go round-robin over `channels` channels `bench-0` …
+ * `bench-{n-1}`.
  */
 async function tidewireFrames() {
   const channels = options.channels ?? 1;
   const batching = options.batch !== false;
   const EPOCH = 'bench';
-  const welcome = JSON.stringify({ type: 'welcome', epoch: EPOCH, heartbeat: 15_000 });
-  const subscribed = (channel) =>
-    JSON.stringify({ type: 'subscribed', channel, position: `${EPOCH}-0` });
-  // Under credit the frame of slot s is that of event s: channel bench-(s mod n),
-  // id bench-(s+1). A channel's ids repeat only after 256 of its events, beyond
-  // the client's duplicate window (128 ids), as the baselines' payloads repeat.
+  const welcome = `{"epoch":"${EPOCH}","heartbeat":15000}`;
+  const subscribed = (channel) => `{"channel":"${channel}","position":"${EPOCH}-0"}`;
+  // Under credit the line of slot s is that of event s: channel bench-(s mod n), id
+  // bench-(s+1). A channel's ids repeat only after 256 of its events.
   const slots = Math.max(4096, 256 * channels);
-  const eventFrame = (e) =>
-    `{"type":"event","channel":"bench-${e.seq % channels}","id":"${EPOCH}-${e.seq + 1}","event":"message","data":${JSON.stringify(e)}}`;
-  const wsWire = wireCache((e) => Buffer.from(eventFrame(e)), slots);
+  const wsWire = wireCache(
+    (e) => Buffer.from(`bench-${e.seq % channels}  ${EPOCH}-${e.seq + 1} ${JSON.stringify(e)}`),
+    slots,
+  );
   const sseWire = wireCache((e) => {
-    const frame = eventFrame(e);
-    const data = `data: ${frame}\n`;
-    const id = `id: ${EPOCH}-${e.seq + 1}\n`;
-    return { data, id, bytes: Buffer.byteLength(frame), block: `${data}${id}\n` };
+    const line = `data: ${EPOCH}-${e.seq + 1} ${JSON.stringify(e)}\n`;
+    return { channel: `bench-${e.seq % channels}`, line, bytes: Buffer.byteLength(line) };
   }, slots);
   const streams = new Set();
 
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname !== '/tidewire/sse') {
-      res.writeHead(404).end();
-      return;
-    }
+  const stream = (res, params) => {
     streams.add(res);
     res.on('close', () => streams.delete(res));
     res.writeHead(200, {
@@ -409,40 +459,50 @@ async function tidewireFrames() {
       'cache-control': 'no-cache, no-transform',
       'access-control-allow-origin': '*',
     });
-    const names = url.searchParams.getAll('channel').map((c) => c.split('@')[0]);
-    const head = [welcome, ...names.map(subscribed)].map((frame) => `data: ${frame}\n`);
-    res.write(`retry: 1000\n\n: ping\n\n${head.join(batching ? '' : '\n')}\n`);
-    const stop = pump(
-      batching
-        ? (batch) => res.write(sseBlocks(batch.map(sseWire)))
-        : (batch) => res.write(batch.map((e) => sseWire(e).block).join('')),
-    );
+    const names = params.getAll('channel').map((c) => c.split(/[@~]/)[0]);
+    const head = [
+      `event: @welcome\ndata: ${welcome}\n\n`,
+      ...names.map((name) => `event: @subscribed\ndata: ${subscribed(name)}\n\n`),
+    ];
+    res.write(`retry: 1000\n\n${head.join('')}`);
+    const stop = pump((batch) => res.write(sseBlocks(batch.map(sseWire), batching)));
     res.on('close', stop);
+  };
+
+  const server = http.createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== '/tidewire/sse') {
+      res.writeHead(404).end();
+      return;
+    }
+    // The Tidewire client sends its channel set in a POST body; EventSource, in the URL.
+    const body = req.method === 'POST' ? await bodyOf(req) : '';
+    const params = new URLSearchParams(body);
+    for (const [key, value] of url.searchParams) params.append(key, value);
+    stream(res, params);
   });
 
   const wss = new WebSocketServer({ server, path: '/tidewire/ws', perMessageDeflate: false });
   wss.on('connection', (ws) => {
     let joined = 0;
     let stop = () => {};
-    const sendAll = (frames) =>
+    const sendAll = (lines) =>
       corked(ws, () => {
-        for (const message of batching ? joinFrames(frames) : frames) {
+        for (const message of batching ? joinFrames(lines) : lines) {
           ws.send(message, { binary: false });
         }
       });
     ws.on('message', (raw) => {
       const frame = JSON.parse(String(raw));
-      if (frame.type === 'auth') ws.send(welcome);
+      if (frame.type === 'auth') ws.send(`{"type":"welcome",${welcome.slice(1)}`);
       else if (frame.type === 'subscribe') {
-        ws.send(subscribed(frame.channel));
+        ws.send(`{"type":"subscribed",${subscribed(frame.channel).slice(1)}`);
         if (++joined === channels) stop = pump((batch) => sendAll(batch.map(wsWire)));
       } else if (frame.type === 'publish') {
         // As the protocol has it: a subscriber receives its own event, then the ack.
         const id = `${EPOCH}-p${frame.ref}`;
         sendAll([
-          Buffer.from(
-            `{"type":"event","channel":${JSON.stringify(frame.channel)},"id":"${id}","event":"message","data":${JSON.stringify(frame.data)}}`,
-          ),
+          Buffer.from(`${frame.channel}  ${id} ${JSON.stringify(frame.data)}`),
           Buffer.from(`{"type":"ack","ref":${JSON.stringify(frame.ref)},"id":"${id}"}`),
         ]);
       }
@@ -471,6 +531,7 @@ async function tidewire() {
 export const kinds = {
   'ws-raw': wsRaw,
   'sse-raw': sseRaw,
+  'sse-standard': sseStandard,
   socketio: socketIo,
   graphqlWs,
   phoenix,

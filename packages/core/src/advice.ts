@@ -14,6 +14,8 @@ export const ADVICE: Partial<Record<ErrorCode, string>> = {
     "Check that the server runs at the url option and, from another origin, that its CORS allow-list names this page's origin; retrying on the backoff schedule.",
   connect_timeout:
     'The server did not say welcome in time: check that url is a Tidewire server and that no proxy holds the response; retrying.',
+  buffered:
+    'A proxy or antivirus buffers streaming responses (the stream sent no welcome within 4 s): SSE polls instead, a request per batch. Turn buffering off for this path: send the header X-Accel-Buffering: no (the reference server does, and nginx obeys it unless it ignores the header), or set proxy_buffering off in nginx.',
   heartbeat_timeout:
     'Nothing arrived for longer than the heartbeat allows (a proxy may buffer or cut the stream); reconnecting and resuming.',
   closed: 'The server ended the connection; reconnecting and resuming from the last position.',

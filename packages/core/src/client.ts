@@ -1,10 +1,16 @@
 import { clamp } from './backoff';
 import { checkOptions, checkSubscribeOptions, unresolvable } from './check-options';
-import type { Connection, ConnectionState, Connector, Sink } from './connection';
+import {
+  type Connection,
+  type ConnectionState,
+  type Connector,
+  IDLE,
+  type Sink,
+} from './connection';
 import { DEV } from './dev';
-import { createEmitter } from './emitter';
+import { Emitter } from './emitter';
 import { ConnectionError, errorFor, PublishError, TidewireError } from './errors';
-import { parseFrame, splitFrames } from './frames';
+import { parseFrame } from './frames';
 import { describeRecord, type InspectNote, type InspectRecord } from './inspect';
 import { bearer, createBase, type TransportOptions } from './links';
 import { CHANNEL_PATTERN, type ServerFrame } from './protocol';
@@ -18,12 +24,13 @@ import {
   type TransportChoice,
 } from './routing';
 import {
-  type Channel,
-  createChannel,
+  Channel,
+  type ChannelHost,
   createHandle,
   type SubscribeOptions,
   type Subscription,
 } from './subscription';
+import { SSE, WEBSOCKET } from './transports';
 import { readSse } from './transports/sse';
 import { openWebSocket } from './transports/websocket';
 
@@ -101,7 +108,9 @@ export interface Client<M extends object = ChannelMap> {
 }
 
 /**
- * Creates a client for a Tidewire server.
+ * Creates a client for a Tidewire server. From `@tidewire/core` it uses both transports; from
+ * `@tidewire/core/sse` or `@tidewire/core/websocket` only that one, and the bundle holds no
+ * code of the other (a channel then goes on that transport whatever its `transport`).
  * @example
  * const client = createClient<{ prices: Price }>({ url: '/tidewire', getToken: async () => token })
  * const sub = client.subscribe('prices')
@@ -109,19 +118,14 @@ export interface Client<M extends object = ChannelMap> {
  */
 export function createClient<M extends object = ChannelMap>(options: ClientOptions): Client<M> {
   if (DEV) checkOptions(options, 'createClient');
-  const {
-    transport: defaultChoice = 'auto',
-    closeDelay = 1000,
-    publishTimeout = 10_000,
-    maxQueue = 100,
-    logger = options.debug ? console.info : undefined,
-  } = options;
+  const { transport: defaultChoice = 'auto', closeDelay = 1000 } = options;
+  const logger = DEV ? (options.logger ?? (options.debug ? console.info : undefined)) : undefined;
   const url = options.url.replace(/\/+$/, '');
   // Development build: a relative URL outside a browser fails each connection at once, with an
   // error that says so (creating the client is fine: server rendering never connects it).
   const misplaced = DEV ? unresolvable(url, 'url') : undefined;
-  const refuse = (sink: Sink<ServerFrame>, problem: string) => {
-    queueMicrotask(() => sink.onEnd(new ConnectionError('invalid_options', {}, problem)));
+  const refuse: Connector = (_token, sink) => {
+    queueMicrotask(() => sink.onEnd(new ConnectionError('invalid_options', {}, misplaced)));
     return { close() {} };
   };
   const log = (message: string, details?: unknown) => logger?.(`tidewire: ${message}`, details);
@@ -141,12 +145,12 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
   const { env, tokens } = base;
   const chans = new Map<string, Channel>();
   const aborts = new Set<() => void>();
-  let syncing = false;
+  const conns = {} as Record<Transport, Connection>;
   let closed = false;
-  let state: ClientState = { sse: { status: 'idle' }, websocket: { status: 'idle' } };
+  let state: ClientState = { sse: IDLE, websocket: IDLE };
 
   // A throwing `error` listener is only logged: reporting it would call it again.
-  const emitter = createEmitter<ClientEvents>((error, type) => {
+  const emitter = new Emitter<ClientEvents>((error, type) => {
     if (type !== 'error') listenerError(error);
     else if (DEV) log('listener_failed', error);
   });
@@ -161,43 +165,138 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
     emitter.emit('error', { error });
   };
   const listenerError = (cause: unknown) => report(new TidewireError('listener_failed', { cause }));
-  const on = (t: Transport) =>
-    [...chans.values()].filter((c) => c.route === t && c.placed && !c.failure);
-  const send = (frame: object) => conns.websocket.send(JSON.stringify(frame));
-  const join = (c: Channel) => {
-    if (DEV) note({ type: 'join', channel: c.name, transport: 'websocket', since: c.lastId });
-    send({ type: 'subscribe', channel: c.name, since: c.lastId, rewind: c.rewind });
-  };
-
-  const query = () =>
-    `${url}/sse?${on('sse')
-      .map((c) => {
-        if (DEV) note({ type: 'join', channel: c.name, transport: 'sse', since: c.lastId });
-        return `channel=${encodeURIComponent(c.name)}${c.lastId ? `@${encodeURIComponent(c.lastId)}` : c.rewind ? `~${c.rewind}` : ''}`;
-      })
-      .join('&')}`;
-  /** Frames of both transports: the welcome opens, an unscoped SSE error ends the stream. */
-  const frames = (t: Transport, texts: unknown[], sink: Sink<ServerFrame>) => {
-    for (const text of texts) {
-      const f = parseFrame(text);
-      if (DEV && f) note({ type: 'frame', transport: t, frame: f });
-      if (!f) report(new ConnectionError('bad_message'));
-      else if (f.type === 'welcome') sink.onOpen(f.heartbeat);
-      else if (t === 'sse' && f.type === 'error' && !f.channel)
-        return sink.onEnd(errorFor(f.code, {}, f.message));
-      else sink.onMessage(f);
-    }
-  };
-  const outbox = createOutbox(env, (data) => conns.websocket.send(data), publishTimeout, maxQueue);
+  /** What every channel needs of the client (`note`: the development build only). */
+  const host: ChannelHost = { conns, report };
+  if (DEV) host.note = note;
+  /** The channels on `t` that have not failed, in subscription order. */
+  const on = (t: Transport) => [...chans.values()].filter((c) => c.route === t && !c.failure);
   const router = createRouter(env, options.fallback, () => placeAll('fallback ended'));
   /** Moves channels after the connection that reported has finished its own work. */
   const placeAll = (why: string) =>
     queueMicrotask(() => {
       if (!closed) for (const c of chans.values()) place(c, why);
     });
+  /** Development build: a channel was asked of the server. */
+  const joined = (c: Channel, transport: Transport) =>
+    note({ type: 'join', channel: c.name, transport, since: c.lastId });
 
-  // In-band refresh (WebSocket): one token per request, sent only when it is new, and a quiet
-  // period after each, so a server asking again and again is not answered in a loop.
+  /**
+   * A frame that is not an event, on transport `t` (`undefined`: it was not a JSON object). The
+   * welcome opens the connection; an error without a channel ends an SSE stream (on WebSocket
+   * it concerns the client); the others go to the channel they name, if it is on `t`.
+   */
+  const control = (t: Transport, f: ServerFrame | undefined, sink: Sink) => {
+    if (!f) return report(new ConnectionError('bad_message'));
+    if (DEV) note({ type: 'frame', transport: t, frame: f });
+    const { channel } = f as { channel?: string };
+    const c = chans.get(channel as string);
+    const error = f.type === 'error' ? errorFor(f.code, { channel }, f.message) : undefined;
+    // WebSocket: what answers a publish, and a request to refresh the token.
+    if (WEBSOCKET && f.type === 'ack') outbox.settle(f.ref, undefined, f.id);
+    else if (WEBSOCKET && f.type === 'refresh') refresh(f.expiresIn);
+    else if (WEBSOCKET && f.type === 'error' && f.ref)
+      outbox.settle(f.ref, new PublishError(f.code, {}, f.message));
+    else if (f.type === 'welcome') sink.onOpen(f.heartbeat);
+    else if (!channel) {
+      if (error && t === 'sse') sink.onEnd(error);
+      else if (error) report(error);
+    } else if (c?.route !== t) return;
+    else if (f.type === 'subscribed') c.subscribed(f.position);
+    else if (f.type === 'gap') {
+      if (DEV) note({ type: 'gap', channel, reason: f.reason });
+      c.gap(f.reason);
+    } else if (error) {
+      if (DEV) note({ type: 'error', error });
+      c.error(error);
+    }
+  };
+
+  const post = (channel: string, data: unknown, event: string | undefined) =>
+    DEV && misplaced
+      ? Promise.reject(new PublishError('invalid_options', { channel }, misplaced))
+      : httpPublish(
+          { ...base, url, timeout: options.publishTimeout ?? 10_000, aborts },
+          channel,
+          data,
+          event,
+        );
+
+  // Server-Sent Events: every SSE channel on one stream, `POST {url}/sse` with the channel set
+  // in the body (any size fits), in the batched form of version 2. When a proxy holds the stream
+  // back (`buffered`), a request per batch instead (`mode=poll`): see the router.
+  let syncing = false;
+  /** Re-reads the SSE channel set once per tick: one stream for all, reopened on change. */
+  const syncSse = () => {
+    if (syncing) return;
+    syncing = true;
+    queueMicrotask(() => {
+      syncing = false;
+      // After `close()` no channel is left, and a stopped connection stays stopped.
+      if (on('sse').length) conns.sse.restart();
+      else conns.sse.stop();
+    });
+  };
+  const sse: Connector = (token, sink) => {
+    let close = () => {};
+    let first = true;
+    /** One request: the stream, or one poll, after which the next one goes out. */
+    const request = () => {
+      const poll = router.polls();
+      // A stream's welcome comes at once, unless something holds the stream back (`buffered`).
+      if (!poll) sink.onRequest();
+      close = readSse(
+        {
+          ...base,
+          url: `${url}/sse`,
+          // The first poll of a connection is answered at once, so that it opens in time.
+          body: `v=2&batch=1${poll ? `&mode=poll${first ? '&wait=0' : ''}` : ''}${on('sse')
+            .map((c) => {
+              if (DEV) joined(c, 'sse');
+              return `&channel=${c.name}${c.lastId ? `@${encodeURIComponent(c.lastId)}` : c.rewind ? `~${c.rewind}` : ''}`;
+            })
+            .join('')}`,
+          headers: bearer(token),
+        },
+        {
+          ...sink,
+          // Open at the welcome, not at the headers.
+          onOpen() {},
+          // `event:` is `@` and a control frame's type, or the channel of a run of its events
+          // of one type, `<id> <data>` each.
+          onBlock(lines, { event: name = '', type = '' }) {
+            const c = chans.get(name);
+            for (const l of lines ?? [])
+              if (name[0] === '@') control('sse', parseFrame(l, name.slice(1)), sink);
+              else c?.line('sse', l, type);
+          },
+          onEnd(error) {
+            if (!poll || error.code !== 'closed') return sink.onEnd(error);
+            first = false;
+            request();
+          },
+        },
+      );
+    };
+    request();
+    return { close: () => close() };
+  };
+
+  // WebSocket: every WebSocket channel on one socket, `{url}/ws?v=2`, publishes acknowledged on
+  // it, the token refreshed in-band.
+  const send = (frame: object) => conns.websocket.send(JSON.stringify(frame));
+  /** Asks for a channel; false when the socket is not open (its opening asks for every channel). */
+  const join = (c: Channel) => {
+    if (DEV && conns.websocket.state().status === 'open') joined(c, 'websocket');
+    return send({ type: 'subscribe', channel: c.name, since: c.lastId, rewind: c.rewind });
+  };
+  const outbox = /* @__PURE__ */ createOutbox(
+    env,
+    (data) => conns.websocket.send(data),
+    options.publishTimeout ?? 10_000,
+    options.maxQueue ?? 100,
+  );
+  // In-band refresh: one token per request, sent only when it is new, and a quiet period after
+  // each, so a server asking again and again is not answered in a loop.
   let sentToken: string | undefined;
   let quietUntil = 0;
   const refresh = (expiresIn = 0) => {
@@ -209,55 +308,10 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
       send({ type: 'auth', token });
     }, report);
   };
-
-  const onFrame = (t: Transport, f: ServerFrame) => {
-    if (f.type === 'ack') outbox.settle(f.ref, undefined, f.id);
-    else if (f.type === 'refresh') refresh(f.expiresIn);
-    else if (f.type === 'error' && f.ref)
-      outbox.settle(f.ref, new PublishError(f.code, {}, f.message));
-    else if ('channel' in f && f.channel) {
-      const c = chans.get(f.channel);
-      if (!c || c.route !== t) return;
-      if (f.type === 'event') {
-        c.deliver(f);
-      } else if (f.type === 'subscribed') c.subscribed(f.position);
-      else if (f.type === 'gap') {
-        if (DEV) note({ type: 'gap', channel: c.name, reason: f.reason });
-        c.gap(f.reason);
-      } else if (f.type === 'error') {
-        const error = errorFor(f.code, { channel: f.channel }, f.message);
-        if (DEV) note({ type: 'error', error });
-        c.error(error);
-      }
-    } else if (f.type === 'error') report(errorFor(f.code, {}, f.message));
-  };
-
-  /** The SSE connector: one stream for every channel on SSE, ready at the server's welcome. */
-  const sse: Connector<ServerFrame> = (token, sink) =>
-    DEV && misplaced
-      ? refuse(sink, misplaced)
-      : {
-          close: readSse(
-            {
-              url: query(),
-              fetch: base.fetch,
-              headers: bearer(token),
-              credentials: base.credentials,
-              maxMessageBytes: base.maxMessageBytes,
-            },
-            // Each data line is a frame; blocks without data (heartbeat comments) carry none.
-            { ...sink, onOpen() {}, onBlock: (lines) => lines && frames('sse', lines, sink) },
-          ),
-        };
-  /** The WebSocket connector: the token goes in-band as the first frame, never in the URL. */
-  const websocket: Connector<ServerFrame> = (token, sink) => {
-    if (DEV && misplaced) return refuse(sink, misplaced);
+  /** The token goes in-band as the first frame, never in the URL. */
+  const websocket: Connector = (token, sink) => {
     const link = openWebSocket(
-      {
-        url: `${url.replace(/^http/, 'ws')}/ws`,
-        WebSocket: base.WebSocket(),
-        maxMessageBytes: base.maxMessageBytes,
-      },
+      { ...base, url: `${url.replace(/^http/, 'ws')}/ws?v=2`, WebSocket: base.WebSocket() },
       {
         ...sink,
         onOpen() {
@@ -265,21 +319,28 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
           quietUntil = 0;
           link.send(JSON.stringify({ type: 'auth', token }));
         },
-        // A message may join several frames, one per line.
-        onMessage: (data) => frames('websocket', splitFrames(data), sink),
+        // A message joins lines: JSON frames, and events `<channel> <type> <id> <data>`.
+        onMessage(data) {
+          sink.onActivity();
+          for (const l of String(data).split('\n')) {
+            const a = l.indexOf(' ');
+            const b = l.indexOf(' ', a + 1);
+            if (l[0] === '{') control('websocket', parseFrame(l), sink);
+            else chans.get(l.slice(0, a))?.line('websocket', l.slice(b + 1), l.slice(a + 1, b));
+          }
+        },
       },
     );
     return link;
   };
 
-  const conns = {} as Record<Transport, Connection>;
-  for (const t of TRANSPORTS)
-    conns[t] = base.connection<ServerFrame>(t === 'sse' ? sse : websocket, {
-      onMessage: (f) => onFrame(t, f),
+  /** A transport's connection, and what its states and outcomes do to the channels on it. */
+  const connect = (t: Transport, connector: Connector) => {
+    conns[t] = base.connection(DEV && misplaced ? refuse : connector, {
       onState(next, prev) {
         state = { ...state, [t]: next };
         if (DEV) note({ type: 'state', transport: t, next, prev });
-        if (t === 'websocket') {
+        if (WEBSOCKET && t === 'websocket') {
           if (next.status === 'open') {
             for (const c of on(t)) join(c);
             outbox.flush();
@@ -308,61 +369,45 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
         placeAll(DEV ? `${t}: ${outcome === 'stable' ? 'stable' : outcome.code}` : '');
       },
     });
-
-  /** Re-reads the SSE channel set once per tick: one stream for all, reopened on change. */
-  const syncSse = () => {
-    if (syncing) return;
-    syncing = true;
-    queueMicrotask(() => {
-      syncing = false;
-      if (closed) return;
-      if (on('sse').length) conns.sse.restart();
-      else conns.sse.stop();
-    });
   };
+  if (SSE) connect('sse', sse);
+  if (WEBSOCKET) connect('websocket', websocket);
 
+  /** A channel leaves its transport (it moves, or it is dropped). */
   const leave = (c: Channel) => {
-    if (c.route === 'sse') return syncSse();
+    if (!WEBSOCKET || c.route === 'sse') return syncSse();
+    // Its publishes not sent yet go by HTTP instead, settling the same promises.
+    outbox.divert(c.name, post);
     send({ type: 'unsubscribe', channel: c.name });
     if (!on('websocket').some((o) => o !== c)) conns.websocket.stop();
   };
 
   /** Puts a channel on the transport the rule picks, moving it (resuming from its last id) when that changed. */
   const place = (c: Channel, why: string) => {
-    const explicit = c.choices.filter((x) => x !== 'auto').pop();
-    const t = router.pick(explicit ?? 'auto', c.duplex);
-    if (c.placed && t === c.route) return;
-    if (DEV) {
-      note({
-        type: 'placement',
-        channel: c.name,
-        from: c.placed ? c.route : undefined,
-        to: t,
-        reason: why,
-      });
-    }
-    if (c.placed) leave(c);
-    // Publishes still waiting for the socket go by HTTP instead.
-    if (t === 'sse') outbox.divert(c.name, (data, event) => post(c.name, data, event));
+    // A build with one transport puts every channel on it.
+    const t = !WEBSOCKET ? 'sse' : !SSE ? 'websocket' : router.pick(c.choice(), c.duplex);
+    if (t === c.route) return;
+    if (DEV) note({ type: 'placement', channel: c.name, from: c.route, to: t, reason: why });
+    if (c.route) leave(c);
     c.route = t;
-    c.placed = true;
     c.live = false;
-    if (t === 'sse') syncSse();
-    else if (conns.websocket.state().status === 'open') join(c);
-    else conns.websocket.start();
+    if (!WEBSOCKET || t === 'sse') syncSse();
+    else if (!join(c)) conns.websocket.start();
     c.touch();
   };
 
-  const drop = (c: Channel) => {
-    if (DEV) note({ type: 'leave', channel: c.name });
-    chans.delete(c.name);
-    leave(c);
+  /** A handle was released: the channel moves if its choices changed, or goes `closeDelay` after its last. */
+  const release = (c: Channel) => {
+    if (DEV) note({ type: 'unsubscribe', channel: c.name });
+    if (closed) return;
+    if (c.handles.length) place(c, 'unsubscribe');
+    else
+      c.linger = env.setTimeout(() => {
+        if (DEV) note({ type: 'leave', channel: c.name });
+        chans.delete(c.name);
+        leave(c);
+      }, closeDelay);
   };
-
-  const post = (channel: string, data: unknown, event: string | undefined) =>
-    DEV && misplaced
-      ? Promise.reject(new PublishError('invalid_options', { channel }, misplaced))
-      : httpPublish({ ...base, url, timeout: publishTimeout, aborts }, channel, data, event);
 
   /** Publishes by WebSocket (acknowledged) when the channel is on it, else by HTTP. */
   const publish = (channel: string, data: unknown, event: string | undefined) => {
@@ -372,11 +417,9 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
       c.duplex = true;
       place(c, 'publish');
     }
-    if (c?.route === 'websocket') {
-      const s = conns.websocket.state();
-      return s.status === 'failed' ? Promise.reject(s.error) : outbox.add(channel, data, event);
-    }
-    return post(channel, data, event);
+    if (!WEBSOCKET || c?.route !== 'websocket') return post(channel, data, event);
+    const s = conns.websocket.state();
+    return s.status === 'failed' ? Promise.reject(s.error) : outbox.add(channel, data, event);
   };
 
   /** Logs the outcome of a publish (development build). */
@@ -396,23 +439,19 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
       if (DEV) checkSubscribeOptions(name, opts);
       let c = chans.get(name);
       if (!c) {
-        c = createChannel(name, opts.since, (t) => conns[t].state(), opts.rewind);
+        c = new Channel(name, opts, host);
         chans.set(name, c);
       }
-      const ch = c;
-      env.clearTimeout(ch.linger);
-      const choice = opts.transport ?? defaultChoice;
-      ch.choices.push(choice);
-      ch.duplex ||= !!opts.duplex;
+      env.clearTimeout(c.linger);
+      c.duplex ||= !!opts.duplex;
       if (DEV) note({ type: 'subscribe', channel: name, options: opts });
-      const handle = createHandle<M[typeof name]>(ch, listenerError, () => {
-        if (DEV) note({ type: 'unsubscribe', channel: name });
-        ch.choices.splice(ch.choices.lastIndexOf(choice), 1);
-        if (closed) return;
-        if (ch.handles.size) place(ch, 'unsubscribe');
-        else ch.linger = env.setTimeout(() => drop(ch), closeDelay);
-      });
-      place(ch, 'subscribe');
+      const handle = createHandle<M[typeof name]>(
+        c,
+        opts.transport ?? defaultChoice,
+        listenerError,
+        release,
+      );
+      place(c, 'subscribe');
       return handle;
     },
     publish: (channel, data, opts = {}) =>
@@ -420,17 +459,18 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
         ? logged(channel, publish(channel, data, opts.event))
         : publish(channel, data, opts.event),
     getState: () => state,
-    on: emitter.on,
+    on: (type, listener) => emitter.on(type, listener),
     close() {
       if (closed) return;
-      closed = true;
+      closed = host.closed = true;
+      // Every handle now reads `closed`.
       for (const c of chans.values()) {
         env.clearTimeout(c.linger);
-        c.close();
+        c.touch();
       }
       chans.clear();
-      outbox.fail(new PublishError('client_closed'));
-      for (const t of TRANSPORTS) conns[t].stop();
+      if (WEBSOCKET) outbox.fail(new PublishError('client_closed'));
+      for (const t of TRANSPORTS) conns[t]?.stop();
       for (const abort of aborts) abort();
       tokens.cancel();
       router.dispose();

@@ -44,7 +44,8 @@ export type ConnectionEvent =
   | { type: 'retry' }
   | { type: 'offline' };
 
-const IDLE: ConnectionState = { status: 'idle' };
+/** The idle state: one object, so that a client's state starts unchanged. @internal */
+export const IDLE: ConnectionState = { status: 'idle' };
 
 /** Not running: nothing to close, no listener, no timer. */
 const stopped = (s: string) => s === 'idle' || s === 'failed';
@@ -88,12 +89,20 @@ export function transition(state: ConnectionState, event: ConnectionEvent): Conn
   }
 }
 
-/** What a transport adapter reports to its connection. Calls from a superseded attempt are ignored. */
-export interface Sink<M> {
+/**
+ * What a transport adapter reports to its connection. Calls from a superseded attempt are
+ * ignored. Messages go to the adapter's owner directly: an adapter calls nothing once closed.
+ */
+export interface Sink {
   /** The connection is ready (Tidewire: `welcome` arrived). `heartbeat`: the server's interval in ms. */
   onOpen(heartbeat?: number): void;
-  onMessage(message: M): void;
-  /** Bytes arrived (comments, pings): feeds the heartbeat watchdog. */
+  /**
+   * The request of a Tidewire SSE stream went out: a server answers it with its welcome at once,
+   * so when that has not come within 4 s, something between (a buffering proxy, which may hold
+   * the headers too, or antivirus) holds the stream back, and the attempt ends as `buffered`.
+   */
+  onRequest(): void;
+  /** Something arrived (bytes, a message): feeds the heartbeat watchdog. */
   onActivity(): void;
   /** The server's suggested reconnection delay (SSE `retry:`). */
   onRetry(ms: number): void;
@@ -108,10 +117,10 @@ export interface Link {
 }
 
 /** Opens one transport with a token and reports through the sink. */
-export type Connector<M> = (token: string | undefined, sink: Sink<M>) => Link;
+export type Connector = (token: string | undefined, sink: Sink) => Link;
 
 /** @internal */
-export interface ConnectionOptions<M> {
+export interface ConnectionOptions {
   env: Environment;
   tokens: TokenSource;
   /** The client's retry schedule, shared with its other connection. */
@@ -121,8 +130,7 @@ export interface ConnectionOptions<M> {
   idleTimeout: number;
   /** An open lasting this long ends the client's run of failures (schedule and token refusals). */
   stableAfter: number;
-  connect: Connector<M>;
-  onMessage(message: M): void;
+  connect: Connector;
   onState(next: ConnectionState, prev: ConnectionState): void;
   /**
    * What an attempt proved about the path: `'stable'` once it has stayed open for `stableAfter`,
@@ -150,15 +158,20 @@ export interface Connection {
 
 interface Attempt {
   link?: Link;
+  /** The request went out (see `Sink.onRequest`); the opening has not come. */
+  heard?: boolean;
   open?: boolean;
   stable?: boolean;
 }
+
+/** How long after its request a stream may go without its opening: see `Sink.onRequest`. */
+const OPENING_AFTER_REQUEST = 4000;
 
 /** The server's heartbeat interval is kept within these, so a bad `welcome` cannot spin or disarm the watchdog. */
 const HEARTBEAT_RANGE = [100, 300_000] as const;
 
 /** @internal */
-export function createConnection<M>(o: ConnectionOptions<M>): Connection {
+export function createConnection(o: ConnectionOptions): Connection {
   const { env, tokens, schedule } = o;
   let state = IDLE;
   let current: Attempt | undefined;
@@ -172,7 +185,13 @@ export function createConnection<M>(o: ConnectionOptions<M>): Connection {
     end(
       current,
       errorFor(
-        current?.open ? 'heartbeat_timeout' : current?.link ? 'connect_timeout' : 'token_timeout',
+        current?.open
+          ? 'heartbeat_timeout'
+          : current?.heard
+            ? 'buffered'
+            : current?.link
+              ? 'connect_timeout'
+              : 'token_timeout',
       ),
     ),
   );
@@ -219,9 +238,10 @@ export function createConnection<M>(o: ConnectionOptions<M>): Connection {
     if (!a || a !== current) return;
     // A connection that was stable proved the path; only the others say it may be blocked.
     if (!a.stable) o.onOutcome?.(error);
-    const verdict = tokens.rejected(error);
-    reason = verdict ? 'expired' : 'reconnect';
-    if (error.fatal || verdict === 'give-up')
+    // The server's refusals of tokens in a row: the third gives up, the first retries at once.
+    const refusals = tokens.rejected(error);
+    reason = refusals ? 'expired' : 'reconnect';
+    if (error.fatal || refusals! > 2)
       return dispatch({
         type: 'failed',
         error: error.fatal ? error : new AuthError('auth_rejected', { cause: error }),
@@ -229,7 +249,7 @@ export function createConnection<M>(o: ConnectionOptions<M>): Connection {
     dispatch({
       type: 'lost',
       error,
-      delay: schedule.failed(error, verdict === 'retry-now'),
+      delay: schedule.failed(error, refusals === 1),
       attempt: schedule.attempt(),
       online: env.online(),
     });
@@ -247,7 +267,7 @@ export function createConnection<M>(o: ConnectionOptions<M>): Connection {
     );
   };
 
-  const sink = (a: Attempt): Sink<M> => {
+  const sink = (a: Attempt): Sink => {
     const activity = () => {
       if (a.open && a === current) watchdog.feed();
     };
@@ -267,10 +287,10 @@ export function createConnection<M>(o: ConnectionOptions<M>): Connection {
         }, o.stableAfter);
         dispatch({ type: 'opened' });
       },
-      onMessage(m) {
-        if (a !== current) return;
-        activity();
-        o.onMessage(m);
+      onRequest() {
+        if (a !== current || a.open) return;
+        a.heard = true;
+        watchdog.start(OPENING_AFTER_REQUEST);
       },
       onActivity: activity,
       onRetry: schedule.setServerDelay,

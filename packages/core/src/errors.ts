@@ -12,6 +12,12 @@ export type ErrorCode =
   | 'network'
   /** No `welcome` (or, for plain streams, no open) within `connectTimeout`. */
   | 'connect_timeout'
+  /**
+   * An SSE stream's `welcome` did not come within 4 s of its request (a server sends it at once):
+   * a proxy or antivirus holds the stream back. SSE polls instead (a response per batch) until
+   * the fallback's TTL, and `'auto'` prefers WebSocket meanwhile.
+   */
+  | 'buffered'
   /** Nothing heard for longer than the heartbeat allows: a half-open connection. */
   | 'heartbeat_timeout'
   /** The server closed the connection (WebSocket close code, or end of an SSE stream). */
@@ -90,7 +96,7 @@ export interface ErrorDetails {
   /** HTTP status or WebSocket close code. */
   status?: number;
   /** The channel concerned, when there is one. */
-  channel?: string;
+  channel?: string | undefined;
   /** Milliseconds the server asked to wait (`Retry-After`). */
   retryAfter?: number | undefined;
 }
@@ -170,15 +176,20 @@ export const statusCode = (status: number): ErrorCode =>
   )[status as 204] ?? (status < 500 && status !== 408 ? 'bad_request' : 'http_status');
 
 /**
- * Turns a non-2xx response to `GET url` into an error. The development build names the
- * request in the message, without the URL's query.
+ * Turns a non-2xx response to a stream request for `url` into an error, of the `code` the body
+ * named if any. The development build names the request in the message, without the URL's query.
  * @internal
  */
-export const httpError = (status: number, url: string, retryAfter?: number): TidewireError =>
+export const httpError = (
+  status: number,
+  url: string,
+  retryAfter?: number,
+  code?: ErrorCode,
+): TidewireError =>
   errorFor(
-    statusCode(status),
+    code ?? statusCode(status),
     { status, retryAfter },
-    DEV ? `GET ${url.split('?')[0]}` : undefined,
+    DEV ? `request to ${url.split('?')[0]}` : undefined,
   );
 
 /** Turns a WebSocket close the client did not ask for into an error, per the close-code table. @internal */

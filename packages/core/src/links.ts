@@ -61,9 +61,9 @@ export interface Base {
   maxMessageBytes: number;
   /** The WebSocket constructor, looked up when a socket opens. */
   WebSocket(): WebSocketConstructor | undefined;
-  connection<M>(
-    connect: Connector<M>,
-    handlers: Pick<ConnectionOptions<M>, 'onMessage' | 'onState' | 'onOutcome'>,
+  connection(
+    connect: Connector,
+    handlers: Pick<ConnectionOptions, 'onState' | 'onOutcome'>,
     idleTimeout?: number,
   ): Connection;
 }

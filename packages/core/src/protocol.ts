@@ -1,6 +1,7 @@
 /**
- * The Tidewire wire protocol: frame shapes and codes, shared by the client and
- * `@tidewire/server`. PROTOCOL.md at the repository root is the prose version.
+ * The Tidewire wire protocol, version 2: frame shapes and codes, shared by the client and
+ * `@tidewire/server`. PROTOCOL.md at the repository root is the prose version, with the wire
+ * forms of events (named SSE events, WebSocket event lines) that carry no frame object.
  * @module
  */
 
@@ -45,8 +46,15 @@ export type ErrorCode =
 /** Why a resume position could not be replayed. */
 export type GapReason = 'trimmed' | 'epoch' | 'invalid';
 
-/** A channel name: 1–128 characters from `A–Z a–z 0–9 _ - . : /`. */
-export const CHANNEL_PATTERN: RegExp = /^[\w.:/-]{1,128}$/;
+/**
+ * A channel name: 1–128 characters from `A–Z a–z 0–9 _ - . : /`, other than `open`, `error` and
+ * `message`, which a standard `EventSource` gives meanings of its own (version 2 names each SSE
+ * event after its channel).
+ */
+export const CHANNEL_PATTERN: RegExp = /^(?!(open|error|message)$)[\w.:/-]{1,128}$/;
+
+/** An application event type: 1–64 characters from the channel-name alphabet (any name, `message` included). */
+export const EVENT_TYPE_PATTERN: RegExp = /^[\w.:/-]{1,64}$/;
 
 /** The event type given to events published without one. */
 export const DEFAULT_EVENT_TYPE = 'message';

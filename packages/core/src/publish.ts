@@ -39,7 +39,7 @@ export interface Outbox {
    */
   divert(
     channel: string,
-    send: (data: unknown, event: string | undefined) => Promise<PublishResult>,
+    send: (channel: string, data: unknown, event: string | undefined) => Promise<PublishResult>,
   ): void;
 }
 
@@ -112,7 +112,7 @@ export function createOutbox(
         if (p.channel === channel && !p.sent) {
           pending.delete(ref);
           env.clearTimeout(p.timer);
-          post(p.data, p.event).then(p.resolve, p.reject);
+          post(channel, p.data, p.event).then(p.resolve, p.reject);
         }
     },
   };

@@ -5,7 +5,7 @@
  * @module
  */
 import { type Client, type ClientOptions, createClient as createPlainClient } from './client';
-import { createEmitter } from './emitter';
+import { Emitter } from './emitter';
 import { PublishError, TidewireError } from './errors';
 import type { PublishOptions, PublishResult } from './publish';
 import type { StandardSchemaV1 } from './standard-schema';
@@ -102,7 +102,7 @@ function checkedHandle<T>(
   results: WeakMap<ChannelEvent, { value: unknown } | TidewireError>,
 ): Subscription<T> {
   const { channel } = handle;
-  const emitter = createEmitter<SubscriptionEvents<T>>((cause, type) => {
+  const emitter = new Emitter<SubscriptionEvents<T>>((cause, type) => {
     if (type !== 'error') {
       emitter.emit('error', { error: new TidewireError('listener_failed', { cause, channel }) });
     }

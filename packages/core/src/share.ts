@@ -17,15 +17,15 @@ import {
 } from './client';
 import type { ConnectionState } from './connection';
 import { DEV } from './dev';
-import { createEmitter } from './emitter';
+import { Emitter } from './emitter';
 import { resolveEnvironment } from './environment';
 import { type ErrorCode, PublishError, TidewireError } from './errors';
-import { CHANNEL_PATTERN, type EventFrame, type GapReason } from './protocol';
+import { CHANNEL_PATTERN, type GapReason } from './protocol';
 import { createOutbox } from './publish';
 import { TRANSPORTS, type Transport, type TransportChoice } from './routing';
 import {
-  type Channel,
-  createChannel,
+  Channel,
+  type ChannelHost,
   createHandle,
   type Subscription,
   type SubscriptionStatus,
@@ -121,7 +121,7 @@ export interface SharedClient<M extends object = ChannelMap> extends Client<M> {
 /** A channel as a tab holds it: admitted by the leader (`ok`), catching up to `skip`, joined as `j`. */
 type Local = Channel & { ok?: boolean; skip?: string | undefined; j?: number };
 /** An event as relayed: channel, id, type, data (an array: cheaper to copy between tabs than an object). */
-type Relayed = [string, string, string, unknown];
+type Relayed = [string, string, string, string];
 /**
  * The events of a channel this tab accepted, in order, after position `b` (unknown after a gap).
  * `f`: relayed afresh without a position: `b` is the server's, once the channel is live.
@@ -299,11 +299,16 @@ export function createSharedClient<M extends object = ChannelMap>(
   let release: (() => void) | undefined;
   let abort: AbortController | undefined;
 
-  const emitter = createEmitter<SharedClientEvents>((cause, type) => {
+  const emitter = new Emitter<SharedClientEvents>((cause, type) => {
     if (type !== 'error') listenerError(cause);
   });
   const listenerError = (cause: unknown) =>
     emitter.emit('error', { error: new TidewireError('listener_failed', { cause }) });
+  /** What this tab's channels read: the leader's connection states, mirrored. */
+  const host: ChannelHost = {
+    conns: { sse: { state: () => state.sse }, websocket: { state: () => state.websocket } },
+    report: (error) => emitter.emit('error', { error }),
+  };
   /** Sends a request to the leader (this tab's own, handled at once); false when none is known. */
   const send = (r: Request) => {
     if (epoch) request(r);
@@ -321,7 +326,7 @@ export function createSharedClient<M extends object = ChannelMap>(
     if (l) push(l, e);
     // An event relayed means the leader's subscription is live.
     c.subscribed(undefined);
-    c.deliver({ id: e[1], event: e[2], data: e[3] } as EventFrame);
+    c.line(c.route!, `${e[1]} ${e[3]}`, e[2]);
   };
   const see = (c: Local, status: SubscriptionStatus, t: Transport, position?: string) => {
     c.route = t;
@@ -467,12 +472,18 @@ export function createSharedClient<M extends object = ChannelMap>(
       if (!h) {
         // Right after a takeover, a channel resumes from the new leader's own position.
         const mine = starts && logs.get(c);
-        const relay = hub!.subscribe(c, { since: mine ? end(mine) : p, transport: t, duplex: d });
+        // Relayed as the JSON text it arrived as: each tab parses it (or not, for `raw`).
+        const relay = hub!.subscribe(c, {
+          since: mine ? end(mine) : p,
+          transport: t,
+          duplex: d,
+          raw: true,
+        });
         h = { h: relay, t: new Map() };
         held.set(c, h);
         // A channel still lingering in the hub keeps its position: the log starts there.
         if (!mine) emit([NEW, c, relay.getSnapshot().lastEventId]);
-        relay.on('event', (e) => emit([c, e.id, e.type, e.data]));
+        relay.on('event', (e) => emit([c, e.id, e.type, e.data as string]));
         relay.on('gap', ({ reason }) => emit([GAP, c, reason]));
         relay.on('error', ({ error }) => emit([ERROR, c, wire(error)!]));
         relay.on('change', () => {
@@ -533,8 +544,7 @@ export function createSharedClient<M extends object = ChannelMap>(
 
   const join = (c: Local, ahead = false) => {
     c.j = ++seq;
-    const t = c.choices.filter((x) => x !== 'auto').pop() ?? 'auto';
-    send(['j', me, c.j, c.name, c.lastId, ahead, t, c.duplex]);
+    send(['j', me, c.j, c.name, c.lastId, ahead, c.choice(), c.duplex]);
   };
   /** A new leader: publishes sent to the old one are unconfirmed, channels join again. */
   const adopt = (m: Message) => {
@@ -669,16 +679,19 @@ export function createSharedClient<M extends object = ChannelMap>(
       if (closed) throw new TidewireError('client_closed');
       if (!CHANNEL_PATTERN.test(name))
         throw new TidewireError('invalid_channel', { channel: String(name) });
-      const ch: Local = chans.get(name) ?? createChannel(name, opts.since, (t) => state[t]);
-      chans.set(name, ch);
+      let ch: Local | undefined = chans.get(name);
+      if (!ch) {
+        ch = new Channel(name, opts, host);
+        // Where the leader puts it is known once it answers.
+        ch.route = 'sse';
+        chans.set(name, ch);
+      }
       env.clearTimeout(ch.linger);
-      const choice = opts.transport ?? options.transport ?? 'auto';
-      ch.choices.push(choice);
       ch.duplex ||= !!opts.duplex;
-      const handle = createHandle<M[typeof name]>(ch, listenerError, () => {
-        ch.choices.splice(ch.choices.lastIndexOf(choice), 1);
+      const choice = opts.transport ?? options.transport ?? 'auto';
+      const handle = createHandle<M[typeof name]>(ch, choice, listenerError, (c) => {
         if (closed) return;
-        if (ch.handles.size) join(ch);
+        if (c.handles.length) join(c);
         else
           ch.linger = env.setTimeout(() => {
             chans.delete(name);
@@ -693,15 +706,16 @@ export function createSharedClient<M extends object = ChannelMap>(
         ? Promise.reject(new PublishError('client_closed'))
         : outbox.add(channel, data, o.event),
     getState: () => state,
-    on: emitter.on,
+    on: (type, listener) => emitter.on(type, listener),
     close() {
       if (closed) return;
       closed = true;
       stop();
       pageEvents('removeEventListener');
+      host.closed = true;
       for (const c of chans.values()) {
         env.clearTimeout(c.linger);
-        c.close();
+        c.touch();
       }
       chans.clear();
       outbox.fail(new PublishError('client_closed'));

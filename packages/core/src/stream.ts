@@ -8,7 +8,7 @@
 import { checkOptions, checkUrl, unresolvable } from './check-options';
 import type { ConnectionState, Connector } from './connection';
 import { DEV } from './dev';
-import { createEmitter } from './emitter';
+import { Emitter } from './emitter';
 import { TidewireError } from './errors';
 import { own } from './frames';
 import { bearer, createBase, type TransportOptions } from './links';
@@ -81,12 +81,12 @@ export function openStream(url: string, options: StreamOptions = {}): Stream {
     checkOptions(options, 'openStream');
   }
   const base = createBase(options);
-  const emitter = createEmitter<StreamEvents>((cause, type) => {
+  const emitter = new Emitter<StreamEvents>((cause, type) => {
     if (type !== 'error')
       emitter.emit('error', { error: new TidewireError('listener_failed', { cause }) });
   });
   let id = options.lastEventId ?? '';
-  const sse: Connector<StreamMessage> = (token, sink) => ({
+  const sse: Connector = (token, sink) => ({
     close: openSse(
       {
         url,
@@ -101,7 +101,7 @@ export function openStream(url: string, options: StreamOptions = {}): Stream {
         onOpen: () => sink.onOpen(),
         onMessage(m) {
           id = m.lastEventId;
-          sink.onMessage({ event: m.event, data: own(m.lines.join('\n')), id });
+          emitter.emit('message', { event: m.event, data: own(m.lines.join('\n')), id });
         },
         // A block with an id and no data moves the id without a message.
         onLastEventId(lastEventId) {
@@ -110,7 +110,7 @@ export function openStream(url: string, options: StreamOptions = {}): Stream {
       },
     ),
   });
-  const websocket: Connector<StreamMessage> = (token, sink) => {
+  const websocket: Connector = (token, sink) => {
     const link = openWebSocket(
       {
         url,
@@ -124,15 +124,17 @@ export function openStream(url: string, options: StreamOptions = {}): Stream {
           if (token !== undefined && options.authMessage) link.send(options.authMessage(token));
           sink.onOpen();
         },
-        onMessage: (data) => sink.onMessage({ event: 'message', data, id: '' }),
+        onMessage(data) {
+          sink.onActivity();
+          emitter.emit('message', { event: 'message', data, id: '' });
+        },
       },
     );
     return link;
   };
-  const conn = base.connection<StreamMessage>(
+  const conn = base.connection(
     options.transport === 'websocket' ? websocket : sse,
     {
-      onMessage: (m) => emitter.emit('message', m),
       onState(next, prev) {
         emitter.emit('state', { next, prev });
         if ('error' in next && next.error) emitter.emit('error', { error: next.error });
@@ -142,7 +144,7 @@ export function openStream(url: string, options: StreamOptions = {}): Stream {
   );
   conn.start();
   return {
-    on: emitter.on,
+    on: (type, listener) => emitter.on(type, listener),
     getState: conn.state,
     lastEventId: () => id,
     send: conn.send,

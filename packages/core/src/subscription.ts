@@ -1,6 +1,9 @@
 import type { ConnectionState } from './connection';
-import { createEmitter, type Emitter } from './emitter';
-import type { TidewireError } from './errors';
+import { DEV } from './dev';
+import { Emitter } from './emitter';
+import { ConnectionError, type TidewireError } from './errors';
+import { own } from './frames';
+import type { InspectNote } from './inspect';
 import type { EventFrame, GapReason } from './protocol';
 import type { Transport, TransportChoice } from './routing';
 
@@ -12,7 +15,7 @@ export interface ChannelEvent<T = unknown> {
   id: string;
   /** The application's event type (`"message"` unless the publisher chose one). */
   type: string;
-  /** The payload, as the publisher sent it. */
+  /** The payload, as the publisher sent it (its JSON text, with the subscribe option `raw`). */
   data: T;
 }
 
@@ -93,6 +96,13 @@ export interface SubscribeOptions {
   rewind?: number;
   /** Declare that the app will publish here: `'auto'` then prefers WebSocket. @default false */
   duplex?: boolean;
+  /**
+   * Hand each event's `data` over as the JSON text it arrived as, unparsed: a stream of language
+   * model tokens, or data the app parses its own way, skips a `JSON.parse`. Only the handle that
+   * opens the channel chooses, as for `rewind`: later handles share its events.
+   * @default false
+   */
+  raw?: boolean;
 }
 
 /** One handle on a channel. Several handles share one server-side subscription. */
@@ -112,150 +122,186 @@ export interface Subscription<T = unknown> {
 
 type Events = SubscriptionEvents<unknown>;
 
-/** Per-channel state shared by its handles. @internal */
-export interface Channel {
-  readonly name: string;
-  readonly handles: Set<Emitter<Events>>;
-  /** Choices of handles, newest last: the newest explicit one wins. */
-  readonly choices: TransportChoice[];
-  duplex: boolean;
-  route: Transport;
-  lastId: string | undefined;
+/** What a channel needs of its client. @internal */
+export interface ChannelHost {
+  /** Each transport's connection. */
+  readonly conns: Record<Transport, { state(): ConnectionState }>;
+  /** The client was closed: every channel reads `closed`. */
+  closed?: boolean;
+  report(error: TidewireError): void;
+  /** Development build: tells `inspect` listeners and the logger. */
+  note?(record: InspectNote): void;
+}
+
+/**
+ * Per-channel state shared by its handles. A class, so that a thousand idle channels share
+ * their methods instead of holding a closure each (the heap per idle subscription).
+ * @internal
+ */
+export class Channel {
+  // The fields the constructor assigns are `declare`d, so that the build does not also define
+  // them as `undefined` first: the same object, fewer bytes.
+  declare readonly name: string;
+  /**
+   * Its handles, oldest first, each with its listeners and transport choice (the newest
+   * explicit one wins); replaced on change, never mutated.
+   */
+  handles: readonly HandleEmitter[] = [];
+  duplex = false;
+  /** Where it is; undefined until it is first placed. */
+  route: Transport | undefined;
+  declare lastId: string | undefined;
   /** How many past events to replay when the channel has no position yet. */
-  readonly rewind: number | undefined;
+  declare readonly rewind: number | undefined;
+  /** Hand `data` over as the string it arrived as. */
+  declare readonly raw: boolean | undefined;
   /** Confirmed by `subscribed` on its current route. */
-  live: boolean;
+  live = false;
   /** A channel-level fatal error (forbidden…): it is left out of requests. */
   failure: TidewireError | undefined;
   linger: unknown;
-  /** Whether it has joined a route yet. */
-  placed: boolean;
+  /** Its client's parts it needs: one object for every channel of the client. */
+  readonly #host: ChannelHost;
+  #snap: SubscriptionSnapshot | undefined;
+  #lastEvent: ChannelEvent | undefined;
+  #received = 0;
+  #duplicates = 0;
+  #gaps = 0;
+  #confirmed = 0;
+
+  constructor(name: string, options: SubscribeOptions, host: ChannelHost) {
+    this.name = name;
+    this.lastId = options.since;
+    this.rewind = options.rewind;
+    this.raw = options.raw;
+    this.#host = host;
+  }
+
   /**
-   * Hands an event to listeners; false when it is dropped. Events count only once the server has
-   * confirmed the subscription on the channel's current route: any earlier one belongs to a
-   * subscription being replaced, whose events come again in the replay that follows `subscribed`.
+   * An event line `<id> <data>` from transport `t` (dropped unless the channel is on it), its data
+   * still JSON text: parsed (unless `raw`; data that is not JSON is reported as `bad_message` and
+   * the event dropped), then handed to listeners. `type` is `''` for `message`. Events count only
+   * once the server has confirmed the subscription on the channel's current route: any earlier
+   * one belongs to a subscription being replaced, whose events come again in the replay that
+   * follows `subscribed`. Id and type may point into a whole network chunk: they are copied
+   * before they are kept.
    */
-  deliver(frame: EventFrame): boolean;
+  line(t: Transport, line: string, type: string): void {
+    if (this.route !== t) return;
+    const space = line.indexOf(' ');
+    const id = line.slice(0, space);
+    const text = line.slice(space + 1);
+    let data: unknown;
+    try {
+      data = this.raw ? own(text) : JSON.parse(text);
+    } catch {
+      this.#host.report(new ConnectionError('bad_message'));
+      return;
+    }
+    if (DEV) {
+      const frame = { type: 'event', channel: this.name, id, event: type || 'message', data };
+      this.#host.note?.({ type: 'frame', transport: t, frame: frame as EventFrame });
+    }
+    if (!this.live) return;
+    // A server that replays from a position inclusively repeats that event.
+    if (id === this.lastId) {
+      this.#duplicates++;
+    } else {
+      this.lastId = own(id);
+      this.#received++;
+      this.#lastEvent = {
+        channel: this.name,
+        id: this.lastId,
+        type: type ? own(type) : 'message',
+        data,
+      };
+      this.#emit('event', this.#lastEvent);
+    }
+    this.touch();
+  }
+
+  /** The newest explicit transport choice of its handles, or `'auto'`. */
+  choice(): TransportChoice {
+    let explicit: TransportChoice = 'auto';
+    for (const h of this.handles) if (h.tag !== 'auto') explicit = h.tag;
+    return explicit;
+  }
+
   /** Confirmed by the server, which may say from which position it is live. */
-  subscribed(position: string | undefined): void;
-  gap(reason: GapReason): void;
+  subscribed(position: string | undefined): void {
+    if (this.live) return;
+    // A channel that has no position yet takes the server's: an outage before its first
+    // event then resumes from here instead of losing what was published meanwhile.
+    this.lastId ??= position;
+    this.#confirmed++;
+    this.live = true;
+    this.touch();
+  }
+
+  gap(reason: GapReason): void {
+    this.#gaps++;
+    this.#emit('gap', { channel: this.name, reason });
+    this.touch();
+  }
+
   /** Tells listeners; `own`: it concerns this channel alone (a fatal one then fails it). */
-  error(error: TidewireError, own?: boolean): void;
+  error(error: TidewireError, own = true): void {
+    if (own && error.fatal) this.failure = error;
+    this.#emit('error', { error });
+    this.touch();
+  }
+
   /** Something in the snapshot changed. */
-  touch(): void;
-  /** The client closed: every handle now reads `closed`. */
-  close(): void;
-  snapshot(): SubscriptionSnapshot;
+  touch(): void {
+    this.#snap = undefined;
+    this.#emit('change', undefined as never);
+  }
+
+  snapshot(): SubscriptionSnapshot {
+    const route = this.route as Transport;
+    const conn = this.#host.conns[route].state();
+    this.#snap ??= {
+      channel: this.name,
+      status: this.#host.closed
+        ? 'closed'
+        : this.failure || conn.status === 'failed'
+          ? 'failed'
+          : this.live
+            ? 'live'
+            : this.#confirmed
+              ? 'reconnecting'
+              : 'connecting',
+      transport: route,
+      lastEventId: this.lastId,
+      lastEvent: this.#lastEvent,
+      error: this.failure ?? ('error' in conn ? conn.error : undefined),
+      received: this.#received,
+      duplicates: this.#duplicates,
+      gaps: this.#gaps,
+      reconnects: Math.max(0, this.#confirmed - 1),
+    };
+    return this.#snap;
+  }
+
+  #emit<K extends keyof Events>(type: K, arg: Parameters<Events[K]>[0]): void {
+    for (const h of this.handles) h.emit(type, arg);
+  }
 }
 
-/** @internal */
-export function createChannel(
-  name: string,
-  since: string | undefined,
-  connection: (route: Transport) => ConnectionState,
-  rewind?: number,
-): Channel {
-  let snap: SubscriptionSnapshot | undefined;
-  let lastEvent: ChannelEvent | undefined;
-  let received = 0;
-  let duplicates = 0;
-  let gaps = 0;
-  let confirmed = 0;
-  let closed = false;
-  const emit = <K extends keyof Events>(type: K, arg: Parameters<Events[K]>[0]) => {
-    for (const h of ch.handles) h.emit(type, arg);
-  };
-  const ch: Channel = {
-    name,
-    handles: new Set(),
-    choices: [],
-    duplex: false,
-    route: 'sse',
-    lastId: since,
-    rewind,
-    live: false,
-    failure: undefined,
-    linger: undefined,
-    placed: false,
-    deliver(f) {
-      if (!ch.live) return false;
-      // A server that replays from a position inclusively repeats that event.
-      if (f.id === ch.lastId) {
-        duplicates++;
-        ch.touch();
-        return false;
-      }
-      ch.lastId = f.id;
-      received++;
-      lastEvent = { channel: name, id: f.id, type: f.event, data: f.data };
-      emit('event', lastEvent);
-      ch.touch();
-      return true;
-    },
-    subscribed(position) {
-      if (ch.live) return;
-      // A channel that has no position yet takes the server's: an outage before its first
-      // event then resumes from here instead of losing what was published meanwhile.
-      ch.lastId ??= position;
-      confirmed++;
-      ch.live = true;
-      ch.touch();
-    },
-    gap(reason) {
-      gaps++;
-      emit('gap', { channel: name, reason });
-      ch.touch();
-    },
-    error(error, own = true) {
-      if (own && error.fatal) ch.failure = error;
-      emit('error', { error });
-      ch.touch();
-    },
-    touch() {
-      snap = undefined;
-      emit('change', undefined as never);
-    },
-    close() {
-      closed = true;
-      ch.touch();
-    },
-    snapshot() {
-      const conn = connection(ch.route);
-      snap ??= {
-        channel: name,
-        status: closed
-          ? 'closed'
-          : ch.failure || conn.status === 'failed'
-            ? 'failed'
-            : ch.live
-              ? 'live'
-              : confirmed
-                ? 'reconnecting'
-                : 'connecting',
-        transport: ch.route,
-        lastEventId: ch.lastId,
-        lastEvent: lastEvent as never,
-        error: ch.failure ?? ('error' in conn ? conn.error : undefined),
-        received,
-        duplicates,
-        gaps,
-        reconnects: Math.max(0, confirmed - 1),
-      };
-      return snap;
-    },
-  };
-  return ch;
-}
+/** The listeners of one handle, tagged with the transport it chose. @internal */
+export type HandleEmitter = Emitter<Events, TransportChoice>;
 
 /** @internal */
 export function createHandle<T>(
   ch: Channel,
+  choice: TransportChoice,
   onListenerError: (error: unknown) => void,
-  release: () => void,
+  release: (ch: Channel) => void,
 ): Subscription<T> {
-  const emitter = createEmitter<Events>(onListenerError);
+  const emitter: HandleEmitter = new Emitter(onListenerError, choice);
   let closed: SubscriptionSnapshot<T> | undefined;
-  ch.handles.add(emitter);
+  // `concat`: an array of the exact length, as there is one per channel.
+  ch.handles = ch.handles.concat(emitter);
   return {
     channel: ch.name,
     on: (type, listener) => emitter.on(type, listener as never),
@@ -265,8 +311,8 @@ export function createHandle<T>(
       closed = { ...(ch.snapshot() as SubscriptionSnapshot<T>), status: 'closed' };
       emitter.emit('change', undefined as never);
       emitter.clear();
-      ch.handles.delete(emitter);
-      release();
+      ch.handles = ch.handles.filter((h) => h !== emitter);
+      release(ch);
     },
   };
 }

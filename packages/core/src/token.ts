@@ -30,9 +30,6 @@ export type GetToken = (
   context: TokenContext,
 ) => string | null | undefined | Promise<string | null | undefined>;
 
-/** What a connection does after the server refused its token: see {@link TokenSource.rejected}. */
-export type RejectionVerdict = 'retry-now' | 'back-off' | 'give-up';
-
 /**
  * Single-flight access to `getToken`, and the client's rule for refused tokens: the first refusal
  * retries at once with a fresh token (the common case: it had expired), the second waits the
@@ -45,8 +42,12 @@ export interface TokenSource {
   get(context: TokenContext, fresh?: boolean): Promise<string | undefined>;
   /** Stops the timeout timer of a call in flight (which then rejects). */
   cancel(): void;
-  /** A connection ended: when the server refused its token (`unauthorized`, `token_expired`), what to do next. */
-  rejected(error: TidewireError): RejectionVerdict | undefined;
+  /**
+   * A connection ended: when the server refused its token (`unauthorized`, `token_expired`), how
+   * many times in a row it has (1: retry at once with a fresh token, 2: wait the retry schedule,
+   * 3: give up); undefined when it did not.
+   */
+  rejected(error: TidewireError): number | undefined;
   /** A connection stayed open for `stableAfter`: refusals start over. */
   accepted(): void;
 }
@@ -92,8 +93,7 @@ export function createTokenSource(
     cancel: () => stop?.(),
     rejected({ code }) {
       if (code !== 'unauthorized' && code !== 'token_expired') return undefined;
-      rejections++;
-      return rejections > 2 ? 'give-up' : rejections > 1 ? 'back-off' : 'retry-now';
+      return ++rejections;
     },
     accepted() {
       rejections = 0;

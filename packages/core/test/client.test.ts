@@ -48,9 +48,13 @@ describe('createClient over SSE', () => {
     await tick();
     expect(net.streams).toHaveLength(1);
     const s = net.last();
-    expect(s.url).toBe('http://127.0.0.1:1/tw/sse?channel=prices@e-5&channel=chat');
+    // Protocol version 2, batched; the channel set in the body, whatever its size.
+    expect(s.url).toBe('http://127.0.0.1:1/tw/sse');
+    expect(s.method).toBe('POST');
+    expect(s.body).toBe('v=2&batch=1&channel=prices@e-5&channel=chat');
     expect(s.headers.authorization).toBe('Bearer tok');
-    expect(s.url).not.toContain('tok');
+    expect(s.headers['content-type']).toBeUndefined();
+    expect(s.body).not.toContain('tok');
   });
 
   it('should deliver typed events, drop duplicates by id and count them', async () => {
@@ -103,7 +107,7 @@ describe('createClient over SSE', () => {
     await vi.advanceTimersByTimeAsync(100);
     await tick();
     expect(net.streams).toHaveLength(2);
-    expect(net.last().url).toContain('channel=prices@e-3');
+    expect(net.last().channels).toEqual(['prices@e-3']);
   });
 
   it('should resume a channel that saw no event from the position the server confirmed', async () => {
@@ -118,7 +122,7 @@ describe('createClient over SSE', () => {
     await tick();
     await vi.advanceTimersByTimeAsync(100);
     await tick();
-    expect(net.last().url).toContain('channel=prices@e-7');
+    expect(net.last().channels).toEqual(['prices@e-7']);
   });
 
   it('should keep its own position over the one the server confirms', async () => {
@@ -160,7 +164,7 @@ describe('createClient over SSE', () => {
     // Closed before the new request is built: its position is where delivery stopped.
     expect(old.aborted).toBe(true);
     expect(net.streams).toHaveLength(2);
-    expect(net.last().url).toContain('channel=prices@e-1&channel=chat');
+    expect(net.last().channels).toEqual(['prices@e-1', 'chat']);
     net.last().block([welcome, subscribed('prices'), subscribed('chat')]);
     net.last().push(event('prices', 'e-2'), 'e-2');
     await tick();
@@ -195,12 +199,56 @@ describe('createClient over SSE', () => {
     await tick();
     net.last().push(welcome);
     net.last().push(subscribed('prices'));
-    net.last().push('{not json');
-    net.last().push('{"type":"mystery"}');
-    net.last().push(event('prices', 'e-1'), 'e-1');
+    // A control frame that is not JSON, data that is not JSON; the unknown ones change nothing.
+    net.last().raw('event: @subscribed\ndata: {not json\n\n');
+    net.last().raw('event: prices\ndata: e-1 {not json\n\n');
+    net.last().raw('event: @mystery\ndata: {}\n\ndata: {"type":"event"}\n\n');
+    net.last().push(event('prices', 'e-2'), 'e-2');
     await tick();
     expect(errors).toEqual(['bad_message', 'bad_message']);
-    expect(sub.getSnapshot().received).toBe(1);
+    expect(sub.getSnapshot()).toMatchObject({ received: 1, lastEventId: 'e-2' });
+  });
+
+  it('should hand over data as the text it arrived as, with raw: true', async () => {
+    const { client } = make();
+    const sub = client.subscribe('prices', { raw: true });
+    const seen: unknown[] = [];
+    sub.on('event', (e) => seen.push(e.data));
+    await tick();
+    net.last().block([welcome, subscribed('prices'), event('prices', 'e-1', { p: 1 })]);
+    net.last().raw('event: prices\ndata: e-2 {not json, but raw\n\n');
+    await tick();
+    expect(seen).toEqual(['{"p":1}', '{not json, but raw']);
+  });
+
+  it('should read event types and runs of several channels in one chunk', async () => {
+    const { client } = make();
+    const prices = client.subscribe('prices');
+    const chat = client.subscribe('chat');
+    const seen: string[] = [];
+    prices.on('event', (e) =>
+      seen.push(`${e.channel} ${e.type} ${e.id} ${JSON.stringify(e.data)}`),
+    );
+    chat.on('event', (e) => seen.push(`${e.channel} ${e.type} ${e.id} ${JSON.stringify(e.data)}`));
+    await tick();
+    net
+      .last()
+      .block([
+        welcome,
+        subscribed('prices'),
+        subscribed('chat'),
+        event('prices', 'e-1', 1, 'tick'),
+        event('prices', 'e-2', 2, 'tick'),
+        event('chat', 'e-3', { text: 'a b' }),
+        event('prices', 'e-4', 4),
+      ]);
+    await tick();
+    expect(seen).toEqual([
+      'prices tick e-1 1',
+      'prices tick e-2 2',
+      'chat message e-3 {"text":"a b"}',
+      'prices message e-4 4',
+    ]);
   });
 
   it('should take every frame of a block that holds several, one per data line', async () => {
@@ -212,7 +260,7 @@ describe('createClient over SSE', () => {
     client.on('error', ({ error }) => errors.push(error.code));
     await tick();
     net.last().block([welcome, subscribed('prices'), event('prices', 'e-1', 1)], 'e-1');
-    net.last().block([event('prices', 'e-1', 1), '{not json', event('prices', 'e-2', 2)], 'e-2');
+    net.last().raw('event: prices\ndata: e-1 1\ndata: e-x {not json\ndata: e-2 2\nid: e-2\n\n');
     await tick();
     expect(seen).toEqual([1, 2]);
     expect(errors).toEqual(['bad_message']);
@@ -270,7 +318,8 @@ describe('createClient over WebSocket', () => {
     await tick();
     expect(FakeSocket.all).toHaveLength(1);
     const ws = FakeSocket.last();
-    expect(ws.url).toBe('ws://127.0.0.1:1/tw/ws');
+    // Protocol version 2: events as lines.
+    expect(ws.url).toBe('ws://127.0.0.1:1/tw/ws?v=2');
     ws.welcome();
     expect(ws.sent).toEqual([
       { type: 'auth', token: 'tok' },
@@ -287,17 +336,11 @@ describe('createClient over WebSocket', () => {
     await tick();
     const ws = FakeSocket.last();
     ws.welcome();
-    ws.receive(
-      [subscribed('prices'), event('prices', 'e-1', 1), event('prices', 'e-2', 2)]
-        .map((f) => JSON.stringify(f))
-        .join('\n'),
-    );
+    ws.receiveAll([subscribed('prices'), event('prices', 'e-1', 1), event('prices', 'e-2', 2)]);
     const sent = client.publish('prices', 3);
     await tick();
     const ref = (ws.sent.at(-1) as { ref: string }).ref;
-    ws.receive(
-      `${JSON.stringify(event('prices', 'e-3', 3))}\n{"type":"ack","ref":"${ref}","id":"e-3"}`,
-    );
+    ws.receive(`prices  e-3 3\n{"type":"ack","ref":"${ref}","id":"e-3"}`);
     await expect(sent).resolves.toEqual({ id: 'e-3' });
     expect(seen).toEqual([1, 2, 3]);
     expect(sub.getSnapshot()).toMatchObject({ status: 'live', lastEventId: 'e-3' });
@@ -460,25 +503,94 @@ describe('fallback and deliberate server closes', () => {
   });
 });
 
-describe('routing of a buffered SSE stream', () => {
-  it('should move listen-only auto channels to WebSocket when SSE opens but no welcome arrives', async () => {
-    const { client } = make({ connectTimeout: 1000 });
+describe('a stream held back by a buffering proxy', () => {
+  it('should end as buffered 4 s after its request without a welcome, and move auto channels to WebSocket', async () => {
+    const { client } = make();
     const sub = client.subscribe('prices');
+    const states: string[] = [];
+    client.on('state', ({ transport, next }) => {
+      if (transport === 'sse')
+        states.push('error' in next ? `${next.status} ${next.error?.code}` : next.status);
+    });
     await tick();
-    await vi.advanceTimersByTimeAsync(1000);
-    await vi.advanceTimersByTimeAsync(100);
+    await vi.advanceTimersByTimeAsync(3999);
+    expect(net.last().aborted).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
     await tick();
-    expect(net.streams).toHaveLength(2);
-    await vi.advanceTimersByTimeAsync(1000);
-    await tick();
+    expect(states).toContain('waiting buffered');
     expect(sub.getSnapshot().transport).toBe('websocket');
     expect(net.streams.every((s) => s.aborted)).toBe(true);
-    // The WebSocket's first attempt waits the schedule's current delay, as any retry would.
-    expect(FakeSocket.all).toHaveLength(0);
     await vi.advanceTimersByTimeAsync(100);
-    await tick();
     FakeSocket.last().welcome();
     expect(FakeSocket.last().sent).toContainEqual({ type: 'subscribe', channel: 'prices' });
+  });
+
+  it('should poll a channel that stays on SSE: a request per batch, at once, losing nothing', async () => {
+    const { client } = make();
+    const sub = client.subscribe('prices', { transport: 'sse' });
+    const ids: string[] = [];
+    sub.on('event', (e) => ids.push(e.id));
+    await tick();
+    await vi.advanceTimersByTimeAsync(4000);
+    await vi.advanceTimersByTimeAsync(100);
+    await tick();
+    // The first poll of a connection asks to be answered at once, so that it opens in time.
+    const first = net.last();
+    expect(first.params.get('mode')).toBe('poll');
+    expect(first.params.get('wait')).toBe('0');
+    first.block([welcome, { type: 'subscribed', channel: 'prices', position: 'e-0' }]);
+    first.end();
+    await tick();
+    expect(client.getState().sse.status).toBe('open');
+    expect(sub.getSnapshot().status).toBe('live');
+    // The next poll goes out at once, from the position it has, and may be held.
+    const second = net.last();
+    expect(second).not.toBe(first);
+    expect(second.channels).toEqual(['prices@e-0']);
+    expect(second.params.get('wait')).toBeNull();
+    second.block([welcome, subscribed('prices'), event('prices', 'e-1'), event('prices', 'e-2')]);
+    second.end();
+    await tick();
+    const third = net.last();
+    expect(third.channels).toEqual(['prices@e-2']);
+    third.block([welcome, subscribed('prices'), event('prices', 'e-3')]);
+    third.end();
+    await tick();
+    expect(ids).toEqual(['e-1', 'e-2', 'e-3']);
+    expect(sub.getSnapshot()).toMatchObject({ status: 'live', reconnects: 0 });
+    expect(client.getState().sse.status).toBe('open');
+  });
+
+  it('should poll when WebSocket is blocked too, and stream again once the memory expires', async () => {
+    const { client } = make({ fallback: { ttl: 60_000 } });
+    const sub = client.subscribe('prices');
+    await tick();
+    await vi.advanceTimersByTimeAsync(4000);
+    await vi.advanceTimersByTimeAsync(100);
+    await tick();
+    for (let i = 0; i < 2; i++) {
+      FakeSocket.last().drop(1006);
+      await vi.advanceTimersByTimeAsync(100);
+      await tick();
+    }
+    expect(sub.getSnapshot().transport).toBe('sse');
+    expect(net.last().params.get('mode')).toBe('poll');
+    net.last().block([welcome, subscribed('prices')]);
+    await tick();
+    expect(sub.getSnapshot().status).toBe('live');
+    // A stable poll lifts nothing: SSE keeps polling (each held 10 s, as a server does when
+    // nothing happens), WebSocket stays avoided, until the memory of buffering expires.
+    const modes: (string | null)[] = [];
+    for (let t = 0; t < 70_000; t += 10_000) {
+      await vi.advanceTimersByTimeAsync(10_000);
+      net.last().raw(': ping\n\n');
+      net.last().end();
+      await tick();
+      modes.push(net.last().params.get('mode'));
+    }
+    expect(modes.slice(0, 5)).toEqual(['poll', 'poll', 'poll', 'poll', 'poll']);
+    expect(modes.at(-1)).toBeNull();
+    expect(sub.getSnapshot().transport).toBe('sse');
   });
 });
 

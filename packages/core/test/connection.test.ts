@@ -44,7 +44,7 @@ interface Shared extends ReturnType<typeof fakeEnvironment> {
 
 function setup(opts: { getToken?: GetToken; heartbeat?: number; shared?: Shared } = {}) {
   const f = opts.shared ?? fakeEnvironment();
-  const sinks: Sink<string>[] = [];
+  const sinks: Sink[] = [];
   const closed: number[] = [];
   const tokens = createTokenSource(opts.getToken ?? (() => 'tok'), f.env, 5000);
   const schedule =
@@ -52,7 +52,7 @@ function setup(opts: { getToken?: GetToken; heartbeat?: number; shared?: Shared 
   const sent: (string | undefined)[] = [];
   const states: ConnectionState[] = [];
   const messages: string[] = [];
-  const conn = createConnection<string>({
+  const conn = createConnection({
     env: f.env,
     tokens,
     schedule,
@@ -64,7 +64,6 @@ function setup(opts: { getToken?: GetToken; heartbeat?: number; shared?: Shared 
       sent.push(token);
       return { close: () => closed.push(i), send: (d) => messages.push(d) };
     },
-    onMessage: (m) => messages.push(`in:${m}`),
     onState: (next) => states.push(next),
   });
   const last = () => sinks[sinks.length - 1]!;
@@ -72,16 +71,15 @@ function setup(opts: { getToken?: GetToken; heartbeat?: number; shared?: Shared 
 }
 
 describe('createConnection', () => {
-  it('should connect with a token, open, and deliver messages', async () => {
+  it('should connect with a token, open, and send', async () => {
     const t = setup();
     t.conn.start();
     await flush();
     expect(t.tokens).toEqual(['tok']);
     t.last().onOpen(1000);
-    t.last().onMessage('a');
     expect(t.conn.state().status).toBe('open');
-    expect(t.messages).toEqual(['in:a']);
     expect(t.conn.send('x')).toBe(true);
+    expect(t.messages).toEqual(['x']);
   });
 
   it('should wait a jittered delay after a loss, then reconnect', async () => {
@@ -142,6 +140,25 @@ describe('createConnection', () => {
     await vi.advanceTimersByTimeAsync(3000);
     expect(t.conn.state()).toMatchObject({ status: 'waiting', error: { code: 'connect_timeout' } });
     expect(t.closed).toEqual([0]);
+  });
+
+  it('should end as buffered when a stream request gets no opening within 4 s', async () => {
+    const t = setup();
+    t.conn.start();
+    await flush();
+    t.last().onRequest();
+    await vi.advanceTimersByTimeAsync(3999);
+    expect(t.conn.state().status).toBe('connecting');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(t.conn.state()).toMatchObject({ status: 'waiting', error: { code: 'buffered' } });
+    // An opening in time ends the wait.
+    await vi.advanceTimersByTimeAsync(1000);
+    await flush();
+    t.last().onRequest();
+    await vi.advanceTimersByTimeAsync(1000);
+    t.last().onOpen(15_000);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(t.conn.state().status).toBe('open');
   });
 
   it('should detect a silent open connection by its heartbeat', async () => {
@@ -224,15 +241,14 @@ describe('createConnection', () => {
     t.conn.start();
     await flush();
     t.last().onOpen();
-    t.sinks[0]!.onMessage('before');
     t.conn.restart();
     expect(t.closed).toEqual([0]);
     await flush();
     expect(t.sinks).toHaveLength(2);
-    t.sinks[0]!.onMessage('late');
+    // The old link's calls change nothing: it ending does not end the new one.
+    t.sinks[0]!.onEnd(new ConnectionError('network'));
     t.sinks[1]!.onOpen();
-    t.sinks[1]!.onMessage('new');
-    expect(t.messages).toEqual(['in:before', 'in:new']);
+    expect(t.conn.state().status).toBe('open');
     expect(t.states.map((s) => s.status)).toEqual(['connecting', 'open']);
   });
 

@@ -16,7 +16,7 @@ describe('a client pointed at the wrong place', () => {
     const error = sub.getSnapshot().error;
     expect(error).toMatchObject({ code: 'not_found', status: 404, fatal: true });
     expect(error?.message).toBe(
-      `not_found 404: GET ${wrong}/sse. No Tidewire endpoint at this path: the url option is the base path the server is mounted on, without /sse or /ws.`,
+      `not_found 404: request to ${wrong}/sse. No Tidewire endpoint at this path: the url option is the base path the server is mounted on, without /sse or /ws.`,
     );
     expect(client.getState().sse).toMatchObject({ status: 'failed' });
   });

@@ -18,7 +18,8 @@ export interface Subscriber {
   gap(channel: string, reason: GapReason): void;
   /**
    * The replay reached the head: every channel of the subscription is complete up to
-   * `position`, which is not the id of the last event given. Live events follow.
+   * `position` (which may be the id of the last event given). Live events follow. Called
+   * at the end of every replay, and never for a subscription that starts live.
    */
   reached?(position: string): void;
   /** The replay could not be read: the connection ends, so that its client resumes later. */
@@ -206,8 +207,7 @@ export function createHub(engine: Engine, options: HubOptions): Hub {
           last = event.stored;
         }
         member.deliver = subscriber.deliver;
-        const reached = engine.position();
-        if (last?.id !== reached) subscriber.reached?.(reached);
+        subscriber.reached?.(engine.position());
         return true;
       });
     }

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { CHANNEL_PATTERN } from '@tidewire/core/protocol';
+import { CHANNEL_PATTERN, EVENT_TYPE_PATTERN } from '@tidewire/core/protocol';
 import type { ResolvedOptions } from './options.js';
 
 /**
@@ -10,28 +10,30 @@ import type { ResolvedOptions } from './options.js';
 export const MAX_MESSAGE_BYTES = 64 * 1024;
 
 /**
- * Names already found valid: publishers repeat the same few channels and types, and a
- * set lookup is cheaper than the pattern. Bounded, so that one-off names cannot grow it.
+ * Names already found valid, channels and event types apart (`message` is a type, never a
+ * channel): publishers repeat the same few, and a set lookup is cheaper than the pattern.
+ * Bounded, so that one-off names cannot grow them.
  */
-const validNames = new Set<string>();
+const validChannels = new Set<string>();
+const validTypes = new Set<string>();
 const VALID_NAMES_KEPT = 4096;
 
-function matchesPattern(name: string): boolean {
-  if (validNames.has(name)) return true;
-  if (!CHANNEL_PATTERN.test(name)) return false;
-  if (validNames.size >= VALID_NAMES_KEPT) validNames.clear();
-  validNames.add(name);
+function matches(name: string, pattern: RegExp, valid: Set<string>): boolean {
+  if (valid.has(name)) return true;
+  if (!pattern.test(name)) return false;
+  if (valid.size >= VALID_NAMES_KEPT) valid.clear();
+  valid.add(name);
   return true;
 }
 
-/** True when `name` is a valid channel name. */
+/** True when `name` is a valid channel name (see `CHANNEL_PATTERN`). */
 export function isValidChannel(name: unknown): name is string {
-  return typeof name === 'string' && matchesPattern(name);
+  return typeof name === 'string' && matches(name, CHANNEL_PATTERN, validChannels);
 }
 
-/** True when `type` is a valid application event type. */
+/** True when `type` is a valid application event type (see `EVENT_TYPE_PATTERN`). */
 export function isValidEventType(type: unknown): type is string {
-  return typeof type === 'string' && type.length <= 64 && matchesPattern(type);
+  return typeof type === 'string' && matches(type, EVENT_TYPE_PATTERN, validTypes);
 }
 
 /** True when `json` takes more than `max` bytes in UTF-8; counts them only when it could. */

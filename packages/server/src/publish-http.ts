@@ -143,7 +143,7 @@ function tooLarge(res: ServerResponse, headers: Record<string, string>): void {
 }
 
 /** How reading a body ended. */
-type BodyOutcome =
+export type BodyOutcome =
   | { status: 'read'; text: string }
   | { status: 'too_large' }
   | { status: 'timeout' }
@@ -153,7 +153,7 @@ type BodyOutcome =
  * Reads the body, up to `maxBytes` and within `timeoutMs` in all (a body trickled byte by byte
  * is cut off too). On `too_large` and `timeout` the request is left paused: nothing more is read.
  */
-function readBody(
+export function readBody(
   req: IncomingMessage,
   options: { maxBytes: number; timeoutMs: number; timers: Timers },
 ): Promise<BodyOutcome> {

@@ -309,14 +309,15 @@ export function createTidewireServer<P = unknown>(
       fail(engineUnavailable);
       return true;
     }
-    const expected = endpoint === 'publish' ? 'POST' : 'GET';
+    // A stream takes its channel set in the query (GET) or, of any size, in the body (POST).
+    const expected = endpoint === 'publish' ? 'POST' : endpoint === 'sse' ? 'GET, POST' : 'GET';
     if (endpoint === 'unknown') {
       fail({ status: 404, code: 'not_found', message: 'no such endpoint' });
-    } else if (req.method !== expected) {
+    } else if (!expected.split(', ').includes(req.method ?? '')) {
       fail({
         status: 405,
         code: 'method_not_allowed',
-        message: `use ${expected}`,
+        message: `use ${expected.replace(', ', ' or ')}`,
         headers: { Allow: `${expected}, OPTIONS` },
       });
     } else if (endpoint === 'ws') {

@@ -10,6 +10,7 @@ import { type RawData, WebSocket } from 'ws';
 import { runAuthenticate, runAuthorize } from './auth.js';
 import { type EndMode, principalKey } from './connections.js';
 import type { ServerContext } from './context.js';
+import type { OutgoingEvent } from './encoding/outgoing-event.js';
 import { TickBatch } from './encoding/tick-batch.js';
 import { parseClientFrame, textFrame } from './encoding/websocket-frames.js';
 import { encodeTextMessages, type WsFrame, wsFrameBytes } from './encoding/websocket-messages.js';
@@ -89,6 +90,8 @@ export function serveWebSocket<P>(
   const isClosed = (): boolean => state.status === 'closed';
 
   const page = replayPageLimit(limits.sendBufferBytes);
+  // `/ws?v=2`: events go as version 2 event lines; every other frame is the same JSON.
+  const v2 = new URL(req.url ?? '/', 'http://localhost').searchParams.get('v') === '2';
 
   // Written only while open: never after the close frame.
   const batch = new TickBatch<WsFrame>(encodeTextMessages, (chunk) => {
@@ -126,6 +129,8 @@ export function serveWebSocket<P>(
   const sendReplay = (frame: WsFrame): void => {
     if (canSend()) batch.push(frame, wsFrameBytes(frame));
   };
+  /** A live event in the version 2 form: one function for every channel of the socket. */
+  const deliverLine = (event: OutgoingEvent): void => send(event.wsLine);
   const sendFrame = (frame: ServerFrame): void =>
     send({ json: Buffer.from(JSON.stringify(frame)) });
   const sendError = (
@@ -365,8 +370,8 @@ export function serveWebSocket<P>(
     const subscription = hub.subscribe({
       starts: [{ channel, since, rewind: Math.min(rewind ?? 0, limits.maxRewind) }],
       subscriber: {
-        deliver: send,
-        replay: sendReplay,
+        deliver: v2 ? deliverLine : send,
+        replay: v2 ? (event) => sendReplay(event.wsLine) : sendReplay,
         gap: (_channel, reason) => sendFrame({ type: 'gap', channel, reason }),
         fail: () => end('restart'),
       },

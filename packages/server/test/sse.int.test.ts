@@ -110,10 +110,10 @@ describe('SSE endpoint', () => {
 
   it('should answer a wrong method with 405 and an unknown endpoint with 404', async () => {
     const server = await startServer();
-    const post = await fetch(`${server.base}/sse?channel=a`, { method: 'POST' });
-    expect(post.status).toBe(405);
-    expect(post.headers.get('allow')).toBe('GET, OPTIONS');
-    expect(await errorBody(post)).toMatchObject({ code: 'method_not_allowed' });
+    const put = await fetch(`${server.base}/sse?channel=a`, { method: 'PUT' });
+    expect(put.status).toBe(405);
+    expect(put.headers.get('allow')).toBe('GET, POST, OPTIONS');
+    expect(await errorBody(put)).toMatchObject({ code: 'method_not_allowed' });
     const missing = await fetch(`${server.base}/nope`);
     expect(missing.status).toBe(404);
     expect(await errorBody(missing)).toMatchObject({ code: 'not_found' });

@@ -34,6 +34,11 @@ export interface SseMessage {
 export interface SseRequest {
   /** The stream's URL. Never put a credential in it: use `headers`. */
   url: string;
+  /**
+   * A body to send: the request is then a `POST` (else a `GET`). A string goes as `text/plain`,
+   * which a cross-origin request may send without a CORS preflight.
+   */
+  body?: string | undefined;
   /** The `fetch` to use; it is called without a `this`, so a bare `globalThis.fetch` works. */
   fetch: typeof globalThis.fetch;
   /** Extra request headers (Authorization etc.); Accept: text/event-stream and Cache-Control: no-cache are added. */
@@ -83,10 +88,12 @@ export interface SseHandlers {
 /** What {@link readSse} reports: {@link SseHandlers}' stream events, with blocks instead of messages. */
 export interface SseReaderHandlers
   extends Pick<SseHandlers, 'onOpen' | 'onRetry' | 'onActivity' | 'onEnd'> {
-  /** A block ended (an empty line): its `data:` values in order, or undefined when it had none. */
-  onBlock(data: string[] | undefined): void;
-  /** A field other than `data` and `retry` (`event`, `id` or an unknown one), as it arrives. */
-  onField?(field: string, value: string): void;
+  /**
+   * A block ended (an empty line): its `data:` values in order (undefined when it had none),
+   * and its other fields but `retry` (`event`, `id` or unknown ones), the last value of each. An
+   * `id` that contains NUL is ignored, as the standard has it.
+   */
+  onBlock(data: string[] | undefined, fields: Readonly<Record<string, string>>): void;
 }
 
 /**
@@ -95,7 +102,14 @@ export interface SseReaderHandlers
  * `Last-Event-ID` and ignores `lastEventId`: {@link openSse} adds both.
  */
 export function readSse(request: SseRequest, handlers: SseReaderHandlers): () => void {
-  const { url, fetch, headers, credentials = 'same-origin', maxMessageBytes = 1048576 } = request;
+  const {
+    url,
+    body,
+    fetch,
+    headers,
+    credentials = 'same-origin',
+    maxMessageBytes = 1048576,
+  } = request;
   const controller = new AbortController();
   let closed = false;
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
@@ -107,7 +121,7 @@ export function readSse(request: SseRequest, handlers: SseReaderHandlers): () =>
     reader?.cancel().catch(close);
   };
   // A handler by name, so no closure is made per message.
-  const emit = <K extends 'onOpen' | 'onBlock' | 'onField' | 'onRetry' | 'onActivity'>(
+  const emit = <K extends 'onOpen' | 'onBlock' | 'onRetry' | 'onActivity'>(
     k: K,
     ...args: Parameters<NonNullable<SseReaderHandlers[K]>>
   ): void => {
@@ -131,8 +145,9 @@ export function readSse(request: SseRequest, handlers: SseReaderHandlers): () =>
   // The BOM is dropped here rather than by the decoder, so that a chunk ending on a whole character
   // can be decoded without `stream` (Node's fast path, several times faster than streaming).
   const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
-  // The data lines of the block being received; undefined while there are none.
+  // The data lines of the block being received (undefined while there are none), and its other fields.
   let data: string[] | undefined;
+  let fields: Record<string, string> = {};
   let partial = '';
   // The character a chunk may start with that belongs to what came before: a BOM at the very
   // start of the stream, an LF after a CR that ended the previous chunk.
@@ -144,8 +159,10 @@ export function readSse(request: SseRequest, handlers: SseReaderHandlers): () =>
     if (!text) {
       size = 0;
       const lines = data;
+      const given = fields;
       data = undefined;
-      emit('onBlock', lines);
+      fields = {};
+      emit('onBlock', lines, given);
       return;
     }
     if (text[0] === ':') return;
@@ -158,7 +175,7 @@ export function readSse(request: SseRequest, handlers: SseReaderHandlers): () =>
       data.push(value);
     } else if (field === 'retry') {
       if (/^\d+$/.test(value)) emit('onRetry', +value);
-    } else emit('onField', field, value);
+    } else if (field !== 'id' || !value.includes('\0')) fields[field] = value;
   };
 
   /** Feeds one chunk; false when the current block grew past the limit. */
@@ -186,11 +203,19 @@ export function readSse(request: SseRequest, handlers: SseReaderHandlers): () =>
       // `cache: 'no-store'` rather than a Cache-Control header, which is not CORS-safelisted and
       // would make every cross-origin stream need that header allowed in the preflight.
       const response = await fetch(url, {
+        ...(body && { method: 'POST', body }),
         headers: { accept: 'text/event-stream', ...headers },
         credentials,
         cache: 'no-store',
         signal: controller.signal,
       });
+      if (response.status !== 200) {
+        // A 400 names what is wrong with the request (`too_many_channels`…); other bodies go unread.
+        if (response.status !== 400) response.body?.cancel().catch(close);
+        const { code } = response.status === 400 ? await response.json().catch(() => ({})) : {};
+        const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+        return end(httpError(response.status, url, retryAfterMs, code));
+      }
       reader = response.body?.getReader();
       if (closed) {
         // Closed before the response arrived (some fetch implementations ignore that abort).
@@ -198,10 +223,6 @@ export function readSse(request: SseRequest, handlers: SseReaderHandlers): () =>
         return;
       }
       const type = response.headers.get('content-type') ?? '';
-      if (response.status !== 200) {
-        const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-        return end(httpError(response.status, url, retryAfterMs));
-      }
       if (!/^\s*text\/event-stream\s*(;|$)/i.test(type)) {
         return end(new ConnectionError('bad_content_type', { cause: type }));
       }
@@ -243,7 +264,6 @@ export function openSse(request: SseRequest, handlers: SseHandlers): () => void 
   // The event-stream interpretation state (HTML Standard, 9.2.6).
   let id = lastEventId;
   let idBuffer = id;
-  let type: string | undefined;
   return readSse(
     {
       ...request,
@@ -254,13 +274,9 @@ export function openSse(request: SseRequest, handlers: SseHandlers): () => void 
     },
     {
       ...handlers,
-      onField(field, value) {
-        if (field === 'event') type = value;
-        else if (field === 'id' && !value.includes('\0')) idBuffer = value;
-      },
-      onBlock(lines) {
-        const event = type || 'message';
-        type = undefined;
+      onBlock(lines, fields) {
+        const event = fields.event || 'message';
+        idBuffer = fields.id ?? idBuffer;
         if (lines) {
           id = idBuffer;
           handlers.onMessage({ event, lines, lastEventId: id });

@@ -1,6 +1,7 @@
 import type { ClientFrame, ServerFrame } from '../../src/protocol';
 import type { Transport } from '../../src/routing';
 import type { WebSocketConstructor, WebSocketLike } from '../../src/transports/websocket';
+import { sseBlocks, wsLine } from '../fakes';
 
 // A Tidewire server in memory whose behaviour a test swaps at will (down, rejecting tokens,
 // sending odd retry hints…). It stands behind an injected `fetch` and `WebSocket`, runs on
@@ -58,7 +59,7 @@ export interface SseExchange {
   open(): void;
   /** Raw event-stream text (a `retry:` field, a `: ping` comment). */
   write(text: string): void;
-  /** One frame as a `data:` block. */
+  /** One frame as a block, in version 2. */
   frame(frame: ServerFrame): void;
   /** The server ends the response. */
   end(): void;
@@ -121,7 +122,9 @@ export function createFaultServer(initial: Behaviour): FaultServer {
 
   const fetch = (input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> => {
     const url = new URL(String(input));
-    if (init.method === 'POST') return Promise.resolve(Response.json({ id: 'p1' }));
+    if (url.pathname.endsWith('/publish')) return Promise.resolve(Response.json({ id: 'p1' }));
+    // The client sends its channel set in the body.
+    const params = new URLSearchParams(typeof init.body === 'string' ? init.body : url.search);
     const token = new Headers(init.headers).get('authorization')?.replace(/^Bearer /, '');
     attempts.push({ transport: 'sse', at: Date.now(), token });
     answered++;
@@ -141,7 +144,7 @@ export function createFaultServer(initial: Behaviour): FaultServer {
         if (!closed) controller?.enqueue(encoder.encode(text));
       };
       const exchange: SseExchange = {
-        channels: url.searchParams.getAll('channel').map((c) => c.split('@')[0] ?? c),
+        channels: params.getAll('channel').map((c) => c.split('@')[0] ?? c),
         fail() {
           finish();
           reject(new TypeError('fetch failed'));
@@ -165,7 +168,7 @@ export function createFaultServer(initial: Behaviour): FaultServer {
           resolve(new Response(body, { headers: { 'content-type': 'text/event-stream' } }));
         },
         write,
-        frame: (frame) => write(`data: ${JSON.stringify(frame)}\n\n`),
+        frame: (frame) => write(sseBlocks([frame])),
         end() {
           if (closed) return;
           controller?.close();
@@ -206,7 +209,7 @@ export function createFaultServer(initial: Behaviour): FaultServer {
         },
         send: (frame) =>
           queueMicrotask(() => {
-            if (this.readyState === 1) fire('message', { data: JSON.stringify(frame) });
+            if (this.readyState === 1) fire('message', { data: wsLine(frame) });
           }),
         close: (code, reason = '') => {
           this.timers.clear();

@@ -81,14 +81,14 @@ function createModel() {
 
   const net = fakeSseFetch();
   const fetch = async (input: RequestInfo | URL, init: RequestInit = {}) => {
-    if (init.method === 'POST') {
+    if (String(input).endsWith('/publish')) {
       const body = JSON.parse(String(init.body));
       return Response.json({ id: append(body.channel) });
     }
     const res = await net.fetch(input, init);
     const s = net.last();
     const channels = new Map<string, number>();
-    for (const c of new URL(String(input)).searchParams.getAll('channel')) {
+    for (const c of s.channels) {
       const [name, pos] = c.split('@') as [string, string | undefined];
       channels.set(name, pos === undefined ? seq : seqOf(pos));
     }

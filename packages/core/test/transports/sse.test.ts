@@ -222,8 +222,24 @@ describe('openSse responses', () => {
     expect(rec.calls).toEqual([['open'], ['end', { code: 'closed' }]]);
   });
 
-  it('should report every status other than 200 without reading its body', async () => {
-    for (const status of [201, 204, 301, 400, 401, 403, 404, 408, 429, 500, 503]) {
+  it('should read the code a 400 names in its JSON body', async () => {
+    for (const [body, code] of [
+      [
+        '{"code":"too_many_channels","message":"at most 100 channels per stream"}',
+        'too_many_channels',
+      ],
+      ['{"code":"invalid_channel"}', 'invalid_channel'],
+      ['not json', 'bad_request'],
+    ]) {
+      const { fetch } = fakeFetch(() => new Response(body, { status: 400 }));
+      const rec = recorder();
+      open({ fetch }, rec.handlers);
+      expect(await rec.ended).toMatchObject({ status: 400, code });
+    }
+  });
+
+  it('should report every other status than 200 and 400 without reading its body', async () => {
+    for (const status of [201, 204, 301, 401, 403, 404, 408, 429, 500, 503]) {
       const live = liveBody();
       const body = status === 204 ? null : live.body;
       if (body) live.push('data: not for you\n\n');

@@ -34,7 +34,9 @@ export async function openWs(url: string, headers: Record<string, string> = {}):
     if (isBinary) return;
     const text = String(data);
     messages.push(text);
-    for (const json of text.split('\n')) frames.push(JSON.parse(json) as ServerFrame);
+    // Version 2 sends events as lines that are not JSON: they are in `messages` only.
+    for (const json of text.split('\n'))
+      if (json.startsWith('{')) frames.push(JSON.parse(json) as ServerFrame);
   });
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {
     ws.on('close', (code, reason) => resolve({ code, reason: String(reason) }));
