@@ -55,9 +55,9 @@ export function checkOrigin(req: IncomingMessage, cors: CorsOptions | undefined)
   const origin = req.headers.origin;
   if (origin === undefined) return { kind: 'none' };
   if (cors === undefined) {
-    return isSameOrigin(origin, req.headers.host)
-      ? { kind: 'same-origin' }
-      : { kind: 'refused', origin };
+    // HTTP/2 names the host in `:authority`; `Host` is HTTP/1.1's.
+    const host = req.headers.host ?? (req.headers[':authority'] as string | undefined);
+    return isSameOrigin(origin, host) ? { kind: 'same-origin' } : { kind: 'refused', origin };
   }
   const { origins } = cors;
   if (origins === '*') return { kind: 'any', origin };

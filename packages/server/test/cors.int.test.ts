@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { connect, createSecureServer } from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { CorsOptions, Logger } from '../src/index.js';
+import { type CorsOptions, createTidewireServer, type Logger } from '../src/index.js';
 import { startServer, type TestServer } from './utils/server.js';
 import { errorBody, openSse } from './utils/sse-client.js';
 import { openWs } from './utils/ws-client.js';
@@ -155,6 +158,44 @@ describe('CORS', () => {
     const ws = new WebSocket(`${server.wsBase}/ws`, { origin: server.origin });
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
     ws.terminate();
+  });
+
+  it('should accept a same-origin stream over HTTP/2, whose host is in :authority', async () => {
+    // Browsers send Origin on every POST, same-origin ones included, and the client opens its
+    // streams by POST; HTTP/2 has no Host header.
+    const tls = new URL('../../../testing/tls/', import.meta.url);
+    const tw = createTidewireServer({ logger: { warn() {}, error() {} } });
+    const server = createSecureServer({
+      allowHTTP1: true,
+      key: readFileSync(new URL('localhost-key.pem', tls)),
+      cert: readFileSync(new URL('localhost.pem', tls)),
+    });
+    tw.attach(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const session = connect(origin, { rejectUnauthorized: false });
+    const statusFrom = (from: string) =>
+      new Promise<number>((resolve, reject) => {
+        const stream = session.request({
+          ':method': 'POST',
+          ':path': '/tidewire/sse',
+          origin: from,
+        });
+        stream.on('response', (headers) => {
+          resolve(Number(headers[':status']));
+          stream.close();
+        });
+        stream.on('error', reject);
+        stream.end('v=2&channel=a');
+      });
+    try {
+      expect(await statusFrom(origin)).toBe(200);
+      expect(await statusFrom(evil)).toBe(403);
+    } finally {
+      session.close();
+      await tw.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('should judge the origin by the allow-list alone, not by Host (DNS rebinding)', async () => {
