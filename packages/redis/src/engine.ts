@@ -391,10 +391,14 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
     health(): EngineHealth {
       if (closed) return { ready: false, reason: 'the engine is closed' };
       if (tail.epoch === '') return { ready: false, reason: 'connecting to Redis' };
-      if (!connection.isReady) return { ready: false, reason: 'the Redis connection is down' };
-      const silence = now() - tail.answeredAt;
+      // Redis was last known well when it last answered the tail.
+      const since = tail.answeredAt;
+      if (!connection.isReady) {
+        return { ready: false, reason: 'the Redis connection is down', since };
+      }
+      const silence = now() - since;
       if (silence > 2 * blockMs) {
-        return { ready: false, reason: `Redis has not answered the tail for ${silence} ms` };
+        return { ready: false, reason: `Redis has not answered the tail for ${silence} ms`, since };
       }
       return READY;
     },

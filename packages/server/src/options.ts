@@ -174,8 +174,9 @@ export interface TidewireServerOptions<P = unknown> {
    * every connection retryably (SSE streams end, WebSockets close with 1012), so that their
    * clients move to a node that is ready and resume there by position. New streams and
    * upgrades are refused with 503 from the first moment the engine is not ready; this is for
-   * the connections that were open then. Counted from when the server first saw the engine
-   * not ready (it looks every second); `Infinity` keeps them open.
+   * the connections that were open then. Counted from when the engine last knew it was well,
+   * when it says (`@tidewire/redis`: Redis's last answer), else from when the server first saw
+   * it not ready (it looks every second); `Infinity` keeps them open.
    * @default 30000 (30 s)
    */
   staleAfterMs?: number;

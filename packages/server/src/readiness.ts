@@ -46,7 +46,8 @@ export function createReadiness(options: ReadinessOptions): Readiness {
   const health = (): EngineHealth => {
     const current = engine.health();
     if (current.ready) since = undefined;
-    else since ??= now();
+    // From when the engine says it lost its footing, if it knows (never later than now).
+    else since ??= Math.min(current.since ?? Number.POSITIVE_INFINITY, now());
     return current;
   };
 

@@ -273,6 +273,22 @@ describe.each<Transport>(['sse', 'websocket'])(
       });
     });
 
+    it('should count staleAfterMs from when the engine says it lost its store, not from noticing', async () => {
+      const clock = manualClock();
+      const engine = createControlledEngine();
+      const server = await startServer({ engine, timers: clock.timers, now: clock.now });
+      const sub = await subscribe(transport, server, [{ channel: 'a' }]);
+      clock.advance(60_000);
+      // A networked engine notices a silent store late: here 10 s after its last answer.
+      engine.setHealth({ ...down, since: clock.now() - 10_000 });
+      clock.advance(1000); // the probe sees it
+      expect((await server.tw.stats()).engine).toMatchObject({ notReadyForMs: 11_000 });
+      clock.advance(19_000 - 1);
+      expect((await server.tw.stats()).connections[transport]).toBe(1);
+      clock.advance(1);
+      await sub.ended;
+    });
+
     it('should keep connections whose engine recovers within staleAfterMs', async () => {
       const clock = manualClock();
       const engine = createControlledEngine();

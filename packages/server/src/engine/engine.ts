@@ -79,6 +79,13 @@ export type EngineHealth =
       readonly ready: false;
       /** Why, for logs and the readiness endpoint. */
       readonly reason: string;
+      /**
+       * When the engine last knew it was well (for a networked engine, its last answer from
+       * its store), in milliseconds on the server's `now` clock, when it knows. The server
+       * counts `staleAfterMs` from it rather than from its own first look, so that the time
+       * it took to notice is not added.
+       */
+      readonly since?: number;
     };
 
 /**
