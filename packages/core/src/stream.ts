@@ -1,7 +1,8 @@
 /**
  * `@tidewire/core/stream`: {@link openStream}, the client's reconnection, token and state
  * machinery for any plain SSE or WebSocket endpoint. Its own entry, so an app that only uses
- * `createClient` ships none of it.
+ * `createClient` ships none of it; {@link openSseStream} and {@link openWebSocketStream} each
+ * carry one transport.
  * @module
  */
 
@@ -63,54 +64,50 @@ export interface Stream {
   close(): void;
 }
 
-/**
- * Opens any SSE endpoint (over fetch, so headers and tokens work, with
- * `Last-Event-ID` resume) or WebSocket endpoint, with the client's reconnection,
- * token and state machinery. It connects at once.
- * @example
- * import { openStream } from '@tidewire/core/stream'
- * const s = openStream('https://example.com/events', { getToken })
- * s.on('message', (m) => console.log(m.event, m.data))
- */
-export function openStream(url: string, options: StreamOptions = {}): Stream {
-  if (DEV) {
-    checkUrl(url, 'openStream(url)', ['http:', 'https:', 'ws:', 'wss:']);
-    // openStream connects at once: a URL it cannot resolve is refused now.
-    const problem = unresolvable(url, 'openStream(url)');
-    if (problem) throw new TidewireError('invalid_options', {}, problem);
-    checkOptions(options, 'openStream');
-  }
-  const base = createBase(options);
-  const emitter = new Emitter<StreamEvents>((cause, type) => {
-    if (type !== 'error')
-      emitter.emit('error', { error: new TidewireError('listener_failed', { cause }) });
-  });
-  let id = options.lastEventId ?? '';
-  const sse: Connector = (token, sink) => ({
-    close: openSse(
-      {
-        url,
-        fetch: base.fetch,
-        headers: bearer(token),
-        lastEventId: id,
-        credentials: base.credentials,
-        maxMessageBytes: base.maxMessageBytes,
+/** Options of {@link openSseStream} and {@link openWebSocketStream}: those of {@link openStream} without `transport`. */
+export type OneStreamOptions = Omit<StreamOptions, 'transport'>;
+
+/** What a kind of stream connects with: the stream's parts it reads and writes. */
+interface Parts {
+  url: string;
+  options: StreamOptions;
+  base: ReturnType<typeof createBase>;
+  /** The id the next reconnection resumes from. */
+  id: string;
+  emit(message: StreamMessage): void;
+}
+
+/** One kind of stream (SSE or WebSocket): how it connects. */
+type Kind = (parts: Parts) => Connector;
+
+const sseKind: Kind = (parts) => (token, sink) => ({
+  close: openSse(
+    {
+      url: parts.url,
+      fetch: parts.base.fetch,
+      headers: bearer(token),
+      lastEventId: parts.id,
+      credentials: parts.base.credentials,
+      maxMessageBytes: parts.base.maxMessageBytes,
+    },
+    {
+      ...sink,
+      onOpen: () => sink.onOpen(),
+      onMessage(m) {
+        parts.id = m.lastEventId;
+        parts.emit({ event: m.event, data: own(m.lines.join('\n')), id: parts.id });
       },
-      {
-        ...sink,
-        onOpen: () => sink.onOpen(),
-        onMessage(m) {
-          id = m.lastEventId;
-          emitter.emit('message', { event: m.event, data: own(m.lines.join('\n')), id });
-        },
-        // A block with an id and no data moves the id without a message.
-        onLastEventId(lastEventId) {
-          id = lastEventId;
-        },
+      // A block with an id and no data moves the id without a message.
+      onLastEventId(lastEventId) {
+        parts.id = lastEventId;
       },
-    ),
-  });
-  const websocket: Connector = (token, sink) => {
+    },
+  ),
+});
+
+const webSocketKind: Kind =
+  ({ url, options, base, emit }) =>
+  (token, sink) => {
     const link = openWebSocket(
       {
         url,
@@ -126,14 +123,72 @@ export function openStream(url: string, options: StreamOptions = {}): Stream {
         },
         onMessage(data) {
           sink.onActivity();
-          emitter.emit('message', { event: 'message', data, id: '' });
+          emit({ event: 'message', data, id: '' });
         },
       },
     );
     return link;
   };
+
+/**
+ * Opens any SSE endpoint (over fetch, so headers and tokens work, with
+ * `Last-Event-ID` resume) or WebSocket endpoint, with the client's reconnection,
+ * token and state machinery. It connects at once. An app that uses one kind only can
+ * import {@link openSseStream} or {@link openWebSocketStream} instead, and ship none of
+ * the other kind's code.
+ * @example
+ * import { openStream } from '@tidewire/core/stream'
+ * const s = openStream('https://example.com/events', { getToken })
+ * s.on('message', (m) => console.log(m.event, m.data))
+ */
+export function openStream(url: string, options: StreamOptions = {}): Stream {
+  return open(url, options, options.transport === 'websocket' ? webSocketKind : sseKind);
+}
+
+/**
+ * {@link openStream} for an SSE endpoint, without the WebSocket code: a bundle that imports
+ * only this function carries no WebSocket transport.
+ * @example
+ * import { openSseStream } from '@tidewire/core/stream'
+ * const s = openSseStream('https://example.com/events', { getToken })
+ */
+export function openSseStream(url: string, options: OneStreamOptions = {}): Stream {
+  return open(url, options, sseKind);
+}
+
+/**
+ * {@link openStream} for a WebSocket endpoint, without the SSE code: a bundle that imports
+ * only this function carries no SSE reader.
+ * @example
+ * import { openWebSocketStream } from '@tidewire/core/stream'
+ * const s = openWebSocketStream('wss://example.com/socket')
+ */
+export function openWebSocketStream(url: string, options: OneStreamOptions = {}): Stream {
+  return open(url, options, webSocketKind);
+}
+
+function open(url: string, options: StreamOptions, kind: Kind): Stream {
+  if (DEV) {
+    checkUrl(url, 'openStream(url)', ['http:', 'https:', 'ws:', 'wss:']);
+    // openStream connects at once: a URL it cannot resolve is refused now.
+    const problem = unresolvable(url, 'openStream(url)');
+    if (problem) throw new TidewireError('invalid_options', {}, problem);
+    checkOptions(options, 'openStream');
+  }
+  const base = createBase(options);
+  const emitter = new Emitter<StreamEvents>((cause, type) => {
+    if (type !== 'error')
+      emitter.emit('error', { error: new TidewireError('listener_failed', { cause }) });
+  });
+  const parts: Parts = {
+    url,
+    options,
+    base,
+    id: options.lastEventId ?? '',
+    emit: (message) => emitter.emit('message', message),
+  };
   const conn = base.connection(
-    options.transport === 'websocket' ? websocket : sse,
+    kind(parts),
     {
       onState(next, prev) {
         emitter.emit('state', { next, prev });
@@ -146,7 +201,7 @@ export function openStream(url: string, options: StreamOptions = {}): Stream {
   return {
     on: (type, listener) => emitter.on(type, listener),
     getState: conn.state,
-    lastEventId: () => id,
+    lastEventId: () => parts.id,
     send: conn.send,
     close() {
       conn.stop();

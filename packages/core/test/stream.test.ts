@@ -1,5 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { openStream, type Stream, type StreamOptions } from '../src/stream';
+import {
+  openSseStream,
+  openStream,
+  openWebSocketStream,
+  type Stream,
+  type StreamOptions,
+} from '../src/stream';
 import type { WebSocketConstructor } from '../src/transports/websocket';
 import { FakeSocket, fakeSseFetch } from './fakes';
 import { fakeEnvironment } from './helpers';
@@ -146,5 +152,39 @@ describe('openStream over WebSocket', () => {
     await vi.advanceTimersByTimeAsync(100);
     await tick();
     expect(FakeSocket.all).toHaveLength(2);
+  });
+});
+
+describe('openSseStream and openWebSocketStream', () => {
+  const common = () => ({
+    fetch: net.fetch,
+    WebSocket: FakeSocket as unknown as WebSocketConstructor,
+    environment: fakeEnvironment().env,
+    retryDelay: () => 100,
+  });
+
+  it('should open an SSE stream, and never a socket', async () => {
+    net = fakeSseFetch();
+    stream = openSseStream('http://127.0.0.1:1/events', common());
+    const got: unknown[] = [];
+    stream.on('message', (m) => got.push([m.data, m.id]));
+    await tick();
+    net.last().push('hello', '7');
+    await tick();
+    expect(got).toEqual([['hello', '7']]);
+    expect(stream.lastEventId()).toBe('7');
+    expect(FakeSocket.all).toHaveLength(0);
+  });
+
+  it('should open a WebSocket, and never a stream', async () => {
+    net = fakeSseFetch();
+    stream = openWebSocketStream('ws://127.0.0.1:1/socket', common());
+    const got: unknown[] = [];
+    stream.on('message', (m) => got.push(m.data));
+    await tick();
+    FakeSocket.last().open();
+    FakeSocket.last().receive('plain text');
+    expect(got).toEqual(['plain text']);
+    expect(net.streams).toHaveLength(0);
   });
 });
