@@ -52,9 +52,8 @@ export interface SseRequest {
    * units: bytes for ASCII text), one per line break, comment lines not counted. Checked while the
    * block is still arriving, so memory stays bounded; counting characters instead of UTF-8 bytes
    * keeps an encode of every line off the hot path.
-   * @default 1048576
    */
-  maxMessageBytes?: number;
+  maxMessageBytes: number;
 }
 
 /**
@@ -102,14 +101,7 @@ export interface SseReaderHandlers
  * `Last-Event-ID` and ignores `lastEventId`: {@link openSse} adds both.
  */
 export function readSse(request: SseRequest, handlers: SseReaderHandlers): () => void {
-  const {
-    url,
-    body,
-    fetch,
-    headers,
-    credentials = 'same-origin',
-    maxMessageBytes = 1048576,
-  } = request;
+  const { url, body, fetch, headers, credentials = 'same-origin', maxMessageBytes } = request;
   const controller = new AbortController();
   let closed = false;
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;

@@ -38,7 +38,7 @@ function run(
       return new Response(bodyOf(chunks), { headers: { 'content-type': contentType } });
     };
     openSse(
-      { url: 'http://127.0.0.1/events', fetch, ...request },
+      { url: 'http://127.0.0.1/events', fetch, maxMessageBytes: 1 << 20, ...request },
       {
         onOpen: () => {
           opened = true;

@@ -18,7 +18,13 @@ const serve = (handler: Handler) => net.serve(handler, cors);
 
 function open(url: string, handlers: SseHandlers) {
   const close = openSse(
-    { url, fetch, headers: { authorization: 'Bearer s3cret' }, lastEventId: 'e-0' },
+    {
+      url,
+      fetch,
+      headers: { authorization: 'Bearer s3cret' },
+      lastEventId: 'e-0',
+      maxMessageBytes: 1 << 20,
+    },
     handlers,
   );
   return net.track(close);

@@ -13,6 +13,7 @@ function open(url: string, handlers: SseHandlers, lastEventId?: string) {
       url,
       fetch: globalThis.fetch,
       headers: { authorization: 'Bearer s3cret' },
+      maxMessageBytes: 1 << 20,
       ...(lastEventId === undefined ? {} : { lastEventId }),
     },
     handlers,

@@ -71,7 +71,10 @@ function fakeFetch(response: () => Response | Promise<Response>) {
 
 const closers: Array<() => void> = [];
 function open(request: Partial<SseRequest> & Pick<SseRequest, 'fetch'>, handlers: SseHandlers) {
-  const close = openSse({ url: 'http://127.0.0.1/sse?channel=a', ...request }, handlers);
+  const close = openSse(
+    { url: 'http://127.0.0.1/sse?channel=a', maxMessageBytes: 1 << 20, ...request },
+    handlers,
+  );
   closers.push(close);
   return close;
 }
