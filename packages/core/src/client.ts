@@ -264,11 +264,12 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
           // `event:` is `@` and a control frame's type, or the channel of a run of its events
           // of one type, `<id> <data>` each, of which only the last has its id copied out of the
           // chunk (see `Channel.line`).
-          onBlock(lines, { event: name = '', type = '' }) {
+          onBlock(lines = [], { event: name = '', type = '' }) {
             const c = chans.get(name);
-            for (const l of lines ?? [])
+            const last = lines.at(-1);
+            for (const l of lines)
               if (name[0] === '@') control('sse', parseFrame(l, name.slice(1)), sink);
-              else c?.line('sse', l, type, l !== lines?.at(-1));
+              else c?.line('sse', l, type, l !== last);
           },
           onEnd(error) {
             if (!poll || error.code !== 'closed') return sink.onEnd(error);
