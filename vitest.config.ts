@@ -44,7 +44,9 @@ export default defineConfig({
           include: ['playground/test/**/*.browser.test.ts', 'packages/*/test/**/*.browser.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
-          // One Chromium at a time: two cores are not enough for parallel browsers.
+          // One Chromium at a time: two cores are not enough for parallel browsers. `test:all`
+          // also runs this project after the others, not beside them: the handover timings it
+          // checks (a hung leader replaced within 5 s) are the browser's, not a loaded machine's.
           fileParallelism: false,
         },
       },
