@@ -252,8 +252,13 @@ const sections = {
     ].join('\n'),
   share: (s) =>
     markdownTable(
-      ['frames per message', 'events per trial', 'events/s (median)', 'rounds'],
+      ['lines per message', 'events per trial', 'events/s (median)', 'rounds'],
       s.rows.map((r) => [r.batch, int(r.events), r.rounds ? int(r.median) : 'failed', r.rounds]),
+    ),
+  wire: (s) =>
+    markdownTable(
+      ['form', 'bytes per event, back to back', 'bytes per event, one per tick'],
+      s.rows.map((r) => [r.name, r.bytesPerEvent.toFixed(1), r.alone.toFixed(1)]),
     ),
 };
 
@@ -267,6 +272,7 @@ const titles = {
   fanout: 'Server fan-out (@tidewire/server)',
   share: 'Relay between tabs (@tidewire/core/share, Chromium)',
   cluster: 'Scale-out on Redis (@tidewire/redis)',
+  wire: 'Bytes on the wire (@tidewire/server, 100-byte payloads)',
 };
 
 /** A target's figure in its own unit: bytes, events, or a ratio. */
@@ -274,6 +280,7 @@ function targetValue(t) {
   if (t.display) return t.display;
   if (t.name.includes('KB')) return kb(t.value);
   if (t.name.includes('lost')) return `${t.value} lost`;
+  if (t.unit === 'bytes') return `${t.value.toFixed(1)} bytes`;
   return ratio(t.value);
 }
 

@@ -18,6 +18,7 @@ const benchmarks = {
   browser: () => import('./browser.mjs'),
   fanout: () => import('./server-fanout.mjs'),
   share: () => import('./share-relay.mjs'),
+  wire: () => import('./wire.mjs'),
   cluster: () => import('./cluster.mjs'),
 };
 

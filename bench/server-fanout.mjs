@@ -211,16 +211,20 @@ async function subscribers({ transport, base, count, events }) {
 function openSse(base, onSubscribed, onEvent) {
   let received = 0;
   let buffer = '';
-  get(`http://${base}/sse?channel=bench`, (res) => {
+  // Protocol version 2 in the batched form the Tidewire client asks for.
+  get(`http://${base}/sse?v=2&batch=1&channel=bench`, (res) => {
     res.setEncoding('utf8');
     res.on('data', (chunk) => {
       buffer += chunk;
       let end = buffer.indexOf('\n\n');
       while (end !== -1) {
-        // A block holds one or more frames, one `data:` line each.
-        for (const line of buffer.slice(0, end).split('\n')) {
-          if (line.startsWith('data: {"type":"event"')) onEvent(++received);
-          else if (line.startsWith('data: {"type":"subscribed"')) onSubscribed();
+        // A block names its channel (or `@` and a control frame's type) in `event:`, then
+        // holds a `data:` line per event.
+        const lines = buffer.slice(0, end).split('\n');
+        const name = lines.find((line) => line.startsWith('event: '))?.slice(7);
+        if (name === '@subscribed') onSubscribed();
+        else if (name === 'bench') {
+          for (const line of lines) if (line.startsWith('data: ')) onEvent(++received);
         }
         buffer = buffer.slice(end + 2);
         end = buffer.indexOf('\n\n');
@@ -231,17 +235,16 @@ function openSse(base, onSubscribed, onEvent) {
 
 function openWs(base, onSubscribed, onEvent) {
   let received = 0;
-  const ws = new WebSocket(`ws://${base}/ws`);
+  const ws = new WebSocket(`ws://${base}/ws?v=2`);
   ws.on('open', () => {
     ws.send('{"type":"auth"}');
     ws.send('{"type":"subscribe","channel":"bench"}');
   });
   ws.on('message', (data) => {
-    // A message holds one or more frames separated by LF.
-    for (const json of String(data).split('\n')) {
-      const frame = JSON.parse(json);
-      if (frame.type === 'event') onEvent(++received);
-      else if (frame.type === 'subscribed') onSubscribed();
+    // A message holds one or more lines separated by LF: a JSON frame, or an event line.
+    for (const line of String(data).split('\n')) {
+      if (line[0] !== '{') onEvent(++received);
+      else if (JSON.parse(line).type === 'subscribed') onSubscribed();
     }
   });
   ws.on('error', (error) => parentPort.postMessage({ type: 'error', error: String(error) }));

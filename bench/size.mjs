@@ -33,7 +33,18 @@ export const ours = [
     name: '@tidewire/core/stream (openStream)',
     code: "export { openStream } from '@tidewire/core/stream';",
   },
+  // The same with one kind of stream, as an app that opens only SSE or only WebSocket imports it.
+  {
+    name: '@tidewire/core/stream (openSseStream)',
+    code: "export { openSseStream } from '@tidewire/core/stream';",
+  },
+  {
+    name: '@tidewire/core/stream (openWebSocketStream)',
+    code: "export { openWebSocketStream } from '@tidewire/core/stream';",
+  },
   { name: '@tidewire/core/persist', code: "export * from '@tidewire/core/persist';" },
+  // The client whose tabs share one connection: the core and the share code together.
+  { name: '@tidewire/core/share (with the core)', code: "export * from '@tidewire/core/share';" },
   // The client with one transport: the entries built without the other one.
   { name: '@tidewire/core/sse (SSE only)', code: "export * from '@tidewire/core/sse';" },
   {
