@@ -218,12 +218,15 @@ describe('the health of createRedisEngine, with the default blockMs of 5000', ()
     expect(tw.health()).toEqual({ ready: false, reason: 'connecting to Redis' });
     await vi.advanceTimersByTimeAsync(0);
     expect(tw.health()).toEqual({ ready: true });
+    const answeredAt = Date.now();
     await vi.advanceTimersByTimeAsync(9_999);
     expect(tw.health()).toEqual({ ready: true });
     await vi.advanceTimersByTimeAsync(2);
+    // Since Redis last answered: the server counts staleAfterMs from there.
     expect(tw.health()).toEqual({
       ready: false,
       reason: 'Redis has not answered the tail for 10001 ms',
+      since: answeredAt,
     });
     // The stalled read was given up at 10 s: a new connection, fenced after a short pause.
     expect(redis.calls.destroy).toBe(1);
@@ -237,8 +240,13 @@ describe('the health of createRedisEngine, with the default blockMs of 5000', ()
     const redis = scriptedRedis(['ep1', 0, []]);
     const tw = createRedisEngine({ connection: redis.connection, logger: silent });
     await vi.advanceTimersByTimeAsync(0);
+    const answeredAt = Date.now();
     redis.setReady(false);
-    expect(tw.health()).toEqual({ ready: false, reason: 'the Redis connection is down' });
+    expect(tw.health()).toEqual({
+      ready: false,
+      reason: 'the Redis connection is down',
+      since: answeredAt,
+    });
     const error = await tw.append({ channel: 'a', event: 'm', dataJson: '1' }).catch((e) => e);
     expect(isRedisEngineError(error) && error.code).toBe('unavailable');
     expect(error.message).toBe('publish failed: the Redis connection is down');

@@ -35,9 +35,9 @@ export interface Readiness {
 /**
  * Watches the engine's health: a probe looks every second (or every `staleAfterMs`, when
  * that is shorter), so that a node whose engine stays not ready (it lost Redis) notices it
- * with nobody asking, and ends its connections after `staleAfterMs` so that their clients
- * move to a ready node and resume there by position. Any look that finds the engine ready
- * ends the count.
+ * with nobody asking, and ends its connections `staleAfterMs` after the engine lost its store
+ * (on time, not at the next probe) so that their clients move to a ready node and resume
+ * there by position. Any look that finds the engine ready ends the count.
  */
 export function createReadiness(options: ReadinessOptions): Readiness {
   const { engine, staleAfterMs, timers, now, onStale } = options;
@@ -51,10 +51,19 @@ export function createReadiness(options: ReadinessOptions): Readiness {
     return current;
   };
 
+  /** A look set for the moment the count runs out, when the next probe would come after it. */
+  let due: TimerHandle | undefined;
   const probe = (): void => {
     const current = health();
-    if (!current.ready && since !== undefined && now() - since >= staleAfterMs) {
-      onStale(current, since);
+    if (current.ready || since === undefined) return;
+    const left = since + staleAfterMs - now();
+    if (left <= 0) onStale(current, since);
+    else if (left < PROBE_MS && due === undefined) {
+      due = timers.setTimeout(() => {
+        due = undefined;
+        probe();
+      }, left);
+      (due as { unref?: () => void } | undefined)?.unref?.();
     }
   };
 
@@ -70,7 +79,8 @@ export function createReadiness(options: ReadinessOptions): Readiness {
     notReadySince: () => since,
     close() {
       if (probing !== undefined) timers.clearInterval(probing);
-      probing = undefined;
+      if (due !== undefined) timers.clearTimeout(due);
+      probing = due = undefined;
     },
   };
 }

@@ -279,11 +279,12 @@ describe.each<Transport>(['sse', 'websocket'])(
       const server = await startServer({ engine, timers: clock.timers, now: clock.now });
       const sub = await subscribe(transport, server, [{ channel: 'a' }]);
       clock.advance(60_000);
-      // A networked engine notices a silent store late: here 10 s after its last answer.
-      engine.setHealth({ ...down, since: clock.now() - 10_000 });
+      // A networked engine notices a silent store late: here 10.5 s after its last answer.
+      engine.setHealth({ ...down, since: clock.now() - 10_500 });
       clock.advance(1000); // the probe sees it
-      expect((await server.tw.stats()).engine).toMatchObject({ notReadyForMs: 11_000 });
-      clock.advance(19_000 - 1);
+      expect((await server.tw.stats()).engine).toMatchObject({ notReadyForMs: 11_500 });
+      // Ended 30 s after the last answer, on time: not at the probe that follows.
+      clock.advance(18_500 - 1);
       expect((await server.tw.stats()).connections[transport]).toBe(1);
       clock.advance(1);
       await sub.ended;
