@@ -15,8 +15,8 @@ export interface ReadinessOptions {
   readonly timers: Timers;
   readonly now: () => number;
   /**
-   * The engine has been not ready for `staleAfterMs` without a break. Called on every probe
-   * while it stays so (connections refused meanwhile are not opened, but one admitted just
+   * The engine has been not ready for `staleAfterMs` without a break. Called when the count
+   * runs out, then on every probe while it stays so (connections refused meanwhile are not opened, but one admitted just
    * before may finish opening late), with the health and when it turned not ready.
    */
   readonly onStale: (health: Extract<EngineHealth, { ready: false }>, since: number) => void;
@@ -51,6 +51,7 @@ export function createReadiness(options: ReadinessOptions): Readiness {
     return current;
   };
 
+  const every = Math.max(1, Math.min(PROBE_MS, staleAfterMs));
   /** A look set for the moment the count runs out, when the next probe would come after it. */
   let due: TimerHandle | undefined;
   const probe = (): void => {
@@ -58,7 +59,7 @@ export function createReadiness(options: ReadinessOptions): Readiness {
     if (current.ready || since === undefined) return;
     const left = since + staleAfterMs - now();
     if (left <= 0) onStale(current, since);
-    else if (left < PROBE_MS && due === undefined) {
+    else if (left < every && due === undefined) {
       due = timers.setTimeout(() => {
         due = undefined;
         probe();
@@ -69,7 +70,7 @@ export function createReadiness(options: ReadinessOptions): Readiness {
 
   let probing: TimerHandle | undefined;
   if (Number.isFinite(staleAfterMs)) {
-    probing = timers.setInterval(probe, Math.max(1, Math.min(PROBE_MS, staleAfterMs)));
+    probing = timers.setInterval(probe, every);
     // A server that is never closed must not keep the process alive for its probe.
     (probing as { unref?: () => void } | undefined)?.unref?.();
   }

@@ -54,9 +54,14 @@ describe('createReadiness', () => {
     expect(readiness.notReadySince()).toBe(200);
     await vi.advanceTimersByTimeAsync(4800 - 1);
     expect(stale).toEqual([]);
-    // Probes run on whole seconds: the first at or after 5200 ms is at 6000 ms.
-    await vi.advanceTimersByTimeAsync(6000 - 4999);
-    expect(stale).toEqual([{ at: 6000, since: 200, reason: down.reason }]);
+    // Probes run on whole seconds: the one at 5000 ms sets a look for 5200 ms, when the count
+    // runs out, rather than leaving it to the probe at 6000 ms.
+    await vi.advanceTimersByTimeAsync(1);
+    expect(stale).toEqual([]);
+    await vi.advanceTimersByTimeAsync(200 - 1);
+    expect(stale).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(stale).toEqual([{ at: 5200, since: 200, reason: down.reason }]);
     readiness.close();
   });
 
