@@ -30,7 +30,11 @@ export default defineConfig({
         test: {
           name: 'integration',
           environment: 'node',
-          include: ['packages/*/test/**/*.int.test.{ts,tsx}', 'testing/**/*.int.test.ts'],
+          include: [
+            'packages/*/test/**/*.int.test.{ts,tsx}',
+            'playground/test/**/*.int.test.ts',
+            'testing/**/*.int.test.ts',
+          ],
           testTimeout: 20_000,
           hookTimeout: 20_000,
         },

@@ -6,13 +6,17 @@
 // - nginx round robin over the nodes for /tidewire/ (no stickiness), and the playground
 //   (pages, /token, /api, the demo publishers) for everything else, on the same Redis engine.
 //
-// It prints the pids to kill. A killed node or Redis instance is started again a few seconds
-// later (a Redis instance as a replica of the primary of then), so that you can go on killing.
-// Ctrl-C stops everything. Files live in a scratch folder that is deleted on exit.
+// It prints the pids to kill, and the playground's pages have buttons for the same (kill a node,
+// kill the Redis primary, fail Redis over: cluster/controls.mjs) instead of the built-in chaos
+// controls that act on the playground's own server. A killed node or Redis instance is started
+// again a few seconds later (a Redis instance as a replica of the primary of then), so that you
+// can go on killing. Ctrl-C stops everything. Files live in a scratch folder that is deleted on
+// exit.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { clusterChaos } from './cluster/controls.mjs';
 import {
   freePort,
   isFree,
@@ -61,12 +65,18 @@ async function main() {
   const nodes = [];
   for (const label of ['node 1', 'node 2']) {
     const settings = { port: await freePort(), sentinelPort: sentinel.port, name };
-    const node = { label, settings, current: await startNode(settings, nodeLog(label)) };
+    const node = {
+      label,
+      settings,
+      current: await startNode(settings, nodeLog(label)),
+      down: false,
+    };
     nodes.push(node);
     keepRunning(node);
   }
 
   // The playground, in this process, on the same Redis: its publishers and counts see every node.
+  // Its pages' chaos buttons kill and fail over the cluster's processes.
   const client = createSentinel({
     name,
     sentinelRootNodes: [{ host: '127.0.0.1', port: sentinel.port }],
@@ -75,7 +85,11 @@ async function main() {
   await client.connect();
   const engine = createRedisEngine({ connection: fromNodeRedisSentinel(client), logger: quiet });
   await engine.ready;
-  const playground = await startPlayground({ port: 0, engine });
+  const playground = await startPlayground({
+    port: 0,
+    engine,
+    chaos: clusterChaos({ nodes, redis, rig, say }),
+  });
   const nginx = await startNginx(dir, {
     port,
     nodes: nodes.map((node) => node.settings.port),
@@ -133,7 +147,9 @@ open connections stay and resume nothing, as nothing was lost. SENTINEL FAILOVER
 brain: for a moment the old primary acknowledges events the new one never gets; a page that
 received one of them gets a gap (reason epoch) and the history kept since (which its inspector
 counts as dupes: after a gap an app refetches), every other page resumes without one.
-Killed processes are started again after a few seconds; new pids are printed. Ctrl-C stops.
+Killed processes are started again after a few seconds; new pids are printed. The pages' Chaos
+card does the same: Kill node 1, Kill node 2, Kill the Redis primary, Fail over Redis, and pauses
+the publishers; its controls that act on the playground's own server are left out. Ctrl-C stops.
 `);
 
   const stop = async (code = 0) => {
@@ -155,6 +171,7 @@ Killed processes are started again after a few seconds; new pids are printed. Ct
 /** Starts a node again 2 s after it exits, on the same port. */
 function keepRunning(node) {
   void node.current.exited.then(async (how) => {
+    node.down = true;
     if (stopping) return;
     say(
       `${node.label} exited (${how}); its clients move to the other node. Starting it again in 2 s`,
@@ -163,6 +180,7 @@ function keepRunning(node) {
     if (stopping) return;
     try {
       node.current = await startNode(node.settings, nodeLog(node.label));
+      node.down = false;
       say(`${node.label} is back: pid ${node.current.pid} (kill -9 ${node.current.pid})`);
       keepRunning(node);
     } catch (error) {

@@ -252,6 +252,23 @@ describe('the playground in Chromium', () => {
     for (const name of names) expect(problems[name], name).toEqual([]);
   });
 
+  it('should show every built-in chaos control, and no note of any left out', async () => {
+    for (const name of names) {
+      const buttons = pages[name].locator('.chaos-btn');
+      await buttons.first().waitFor();
+      expect(await buttons.evaluateAll((all) => all.map((b) => b.textContent)), name).toEqual([
+        'Drop connections',
+        'Block WebSocket',
+        'Expire tokens',
+        'Stall streams',
+        'Restart (keep history)',
+        'Restart (lose history)',
+        'Pause publishers',
+      ]);
+      expect(await pages[name].locator('.chaos-note').count(), name).toBe(0);
+    }
+  });
+
   it('should stream every use case on every page', async () => {
     await Promise.all(
       names.map(async (name) => {

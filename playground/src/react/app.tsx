@@ -15,6 +15,7 @@ import type { Ledger, LedgerSnapshot } from '../shared/ledger';
 import {
   type ChatMessage,
   chaosControls,
+  chaosNotes,
   clock,
   completionPrompts,
   countCells,
@@ -399,15 +400,15 @@ function Chaos({ ledger }: { ledger: Ledger }) {
         <div className="chaos-grid">
           {chaosControls(server).map((c) => (
             <button
-              key={c.action}
+              key={c.name}
               className={`btn chaos-btn ${c.tone}`}
               type="button"
-              title={c.hint}
-              data-action={c.action}
-              disabled={busy === c.action}
+              title={c.description}
+              data-action={c.name}
+              disabled={busy === c.name}
               onClick={async () => {
-                setBusy(c.action);
-                await ledger.chaos(c.action);
+                setBusy(c.name);
+                await ledger.chaos(c.name);
                 setBusy(undefined);
               }}
             >
@@ -415,6 +416,11 @@ function Chaos({ ledger }: { ledger: Ledger }) {
             </button>
           ))}
         </div>
+        {chaosNotes(server).map((note) => (
+          <p key={note} className="chaos-note">
+            {note}
+          </p>
+        ))}
       </div>
     </section>
   );

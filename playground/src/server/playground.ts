@@ -12,6 +12,13 @@ import {
   isPublishError,
   type TidewireServer,
 } from '@tidewire/server';
+import {
+  type BuiltInChaosName,
+  type ChaosResult,
+  checkChaosOptions,
+  createChaosBoard,
+  type PlaygroundChaosOptions,
+} from './chaos.js';
 import { createDemo, type DemoIntervals, type Publish } from './demo.js';
 import { findPlaygroundDir, readJson, sendJson, serveStatic } from './http.js';
 
@@ -39,7 +46,36 @@ export interface PlaygroundOptions {
    * @default a memory engine of its own
    */
   engine?: Engine;
+  /**
+   * Chaos controls of the host's own, and the built-in ones that do not apply where the
+   * playground runs (such as those acting on its own server while the pages' connections go to
+   * other nodes). The pages show the controls `/api/stats` lists: the host's, then the built-in
+   * ones that apply, and say why the others are left out.
+   * @default the built-in controls only, every one of them applying
+   * @example
+   * startPlayground({
+   *   engine,
+   *   chaos: {
+   *     controls: [{
+   *       name: 'kill-node-1',
+   *       label: 'Kill node 1',
+   *       description: 'SIGKILL node 1; it starts again 2 s later',
+   *       run: async () => ({ action: `Killed node 1 (pid ${await killNode(1)})` }),
+   *     }],
+   *     unavailable: { drop: 'the pages connect to the nodes, not to the playground' },
+   *   },
+   * });
+   */
+  chaos?: PlaygroundChaosOptions;
 }
+
+export type {
+  BuiltInChaosName,
+  ChaosControl,
+  ChaosResult,
+  ChaosTone,
+  PlaygroundChaosOptions,
+} from './chaos.js';
 
 /** A running playground. */
 export interface Playground {
@@ -55,23 +91,6 @@ export interface Playground {
   close(): Promise<void>;
 }
 
-/** What every chaos control answers. */
-interface ChaosResult {
-  action: string;
-  /** Connections affected, when that is meaningful. */
-  affected?: number;
-}
-
-/** A chaos control that ran, as `/api/stats` lists it for every open page. */
-interface ChaosEntry extends ChaosResult {
-  /** Increasing: a page shows the entries newer than the newest it has seen. */
-  id: number;
-  at: number;
-}
-
-/** How many of the latest chaos actions `/api/stats` lists. */
-const CHAOS_KEPT = 20;
-
 /** How many of each channel's newest ids are kept for `/api/start`. */
 const RECENT = 64;
 
@@ -83,6 +102,8 @@ interface Token {
 /**
  * Starts the playground: the pages, the built packages, `/token`, the demo API,
  * the chaos controls and a Tidewire server at `/tidewire`, all on one port.
+ * @throws {TypeError} when a chaos control of `options.chaos` has a malformed or taken name, or
+ * `options.chaos.unavailable` names no built-in control.
  * @example
  * const pg = await startPlayground({ port: 0 });
  * console.log(pg.url);
@@ -97,6 +118,8 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
     intervals,
   } = options;
   const dir = findPlaygroundDir(import.meta.url);
+  // The host's chaos options are checked before anything starts: a mistake leaves nothing running.
+  const chaosOptions = checkChaosOptions(options.chaos);
 
   /** Per channel: events accepted, and the ids of the newest ones (for `/api/start`). */
   const published = new Map<string, { count: number; lastId: string; recent: string[] }>();
@@ -104,7 +127,6 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
   let tokensIssued = 0;
   let restarts = 0;
   let webSocketEnabled = true;
-  const chaosLog: ChaosEntry[] = [];
   /** An engine passed in is shared: the playground neither replaces nor closes it. */
   const shared = options.engine;
   let engine: Engine = shared ?? createMemoryEngine();
@@ -195,7 +217,7 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
     return token;
   };
 
-  const chaos: Record<string, () => ChaosResult | Promise<ChaosResult>> = {
+  const builtIn: Record<BuiltInChaosName, () => ChaosResult | Promise<ChaosResult>> = {
     drop: () => ({ action: 'Dropped every connection', affected: tw.disconnectAll() }),
     // Refusing upgrades affects new sockets only, so the open ones are dropped too, as
     // a proxy that starts blocking WebSocket would.
@@ -240,6 +262,7 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
       return { action: 'Publishers resumed' };
     },
   };
+  const chaos = createChaosBoard({ builtIn, chaos: chaosOptions });
 
   const stats = async (url: URL) => {
     const channels: Record<string, { published: number; lastId: string | undefined }> = {};
@@ -256,7 +279,9 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
       heartbeatMs,
       connections: (await tw.stats()).connections,
       channels,
-      chaos: chaosLog,
+      chaos: chaos.log,
+      controls: chaos.listed({ webSocketEnabled, paused: demo.paused }),
+      unavailable: chaos.unavailable,
     };
   };
 
@@ -299,19 +324,8 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
       const prompt = typeof body?.prompt === 'string' ? body.prompt : '';
       sendJson(res, 200, await demo.startCompletion(prompt));
     } else if (pathname.startsWith('/api/chaos/') && post) {
-      const action = chaos[pathname.slice('/api/chaos/'.length)];
-      if (action === undefined) sendJson(res, 404, { error: 'no such chaos control' });
-      else {
-        // Every page polls `/api/stats` each second: that is how the other tabs hear of it.
-        const entry: ChaosEntry = {
-          ...(await action()),
-          id: (chaosLog.at(-1)?.id ?? 0) + 1,
-          at: Date.now(),
-        };
-        chaosLog.push(entry);
-        if (chaosLog.length > CHAOS_KEPT) chaosLog.shift();
-        sendJson(res, 200, entry);
-      }
+      const reply = await chaos.run(decodeURIComponent(pathname.slice('/api/chaos/'.length)));
+      sendJson(res, reply.status, reply.body);
     } else {
       return false;
     }

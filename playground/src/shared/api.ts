@@ -18,6 +18,10 @@ export interface ServerInfo {
   channels: Record<string, { published: number; lastId: string | undefined }>;
   /** The latest chaos actions, from any tab, oldest first. */
   chaos: ChaosResult[];
+  /** The chaos controls to show now, in order: the host's, then the built-in ones that apply. */
+  controls: ChaosControl[];
+  /** Built-in chaos controls that do not apply where the playground runs, and why. */
+  unavailable: UnavailableControl[];
 }
 
 /** A started job or completion: the channel to follow and the position to follow it from. */
@@ -44,21 +48,34 @@ export interface ChaosResult {
   at: number;
 }
 
-/** The chaos controls, in the order the pages show them. */
-export type ChaosAction =
-  | 'drop'
-  | 'block-websocket'
-  | 'allow-websocket'
-  | 'expire-tokens'
-  | 'stall'
-  | 'restart-kept'
-  | 'restart-lost'
-  | 'pause'
-  | 'resume';
+/**
+ * A chaos control as the server lists it. Of two opposite controls (block and allow WebSocket,
+ * pause and resume the publishers) the server lists the one that applies now.
+ */
+export interface ChaosControl {
+  /** What `POST /api/chaos/<name>` takes. */
+  name: string;
+  label: string;
+  /** What it does: the button's tooltip. */
+  description: string;
+  tone: 'danger' | 'warn' | 'neutral';
+}
 
+/** A built-in chaos control the server leaves out, and why. */
+export interface UnavailableControl {
+  name: string;
+  label: string;
+  reason: string;
+}
+
+/** Fetches `path`; a failure says the status and, when the server gave one, its reason. */
 async function call(path: string, init?: RequestInit): Promise<Response> {
   const response = await fetch(path, init);
-  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+  if (!response.ok) {
+    const body = (await response.json().catch(() => undefined)) as { error?: unknown } | undefined;
+    const reason = typeof body?.error === 'string' ? `: ${body.error}` : '';
+    throw new Error(`${path}: HTTP ${response.status}${reason}`);
+  }
   return response;
 }
 
@@ -91,8 +108,9 @@ export const api = {
   async startCompletion(prompt: string): Promise<Started> {
     return (await (await postJson('/api/completions', { prompt })).json()) as Started;
   },
-  async chaos(action: ChaosAction): Promise<ChaosResult> {
-    return (await (await postJson(`/api/chaos/${action}`)).json()) as ChaosResult;
+  /** Runs the chaos control `name`, as the server lists it. */
+  async chaos(name: string): Promise<ChaosResult> {
+    return (await (await postJson(`/api/chaos/${encodeURIComponent(name)}`)).json()) as ChaosResult;
   },
 };
 

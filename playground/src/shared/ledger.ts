@@ -4,7 +4,7 @@
  * itself (events received, duplicates delivered) against what the server published.
  */
 import type { ChannelEvent, Client, ClientEvents, InspectRecord } from '@tidewire/core';
-import { api, type ChaosAction, type ChaosResult, type ServerInfo } from './api';
+import { api, type ChaosResult, type ServerInfo } from './api';
 import { clock } from './ui';
 
 /** Where a channel stands, in the inspector. */
@@ -119,8 +119,8 @@ export interface Ledger {
    * build), fallbacks, channel moves and gaps with their reasons. Returns the disposer.
    */
   watch(client: Pick<Client, 'on'>): () => void;
-  /** Runs a chaos control and logs it. */
-  chaos(action: ChaosAction): Promise<void>;
+  /** Runs the chaos control `name` (as the server lists it) and logs it. */
+  chaos(name: string): Promise<void>;
   /** Fetches the published counts now. */
   refresh(): Promise<void>;
   subscribe(listener: () => void): () => void;
@@ -327,11 +327,11 @@ export function createLedger(pollMs = 1000): Ledger {
         for (const off of offs) off();
       };
     },
-    async chaos(action) {
+    async chaos(name) {
       try {
-        logChaos(await api.chaos(action), true);
+        logChaos(await api.chaos(name), true);
       } catch (error) {
-        addLog('error', `${action} failed: ${String(error)}`);
+        addLog('error', `${name} failed: ${String(error)}`);
       }
       await refresh();
     },

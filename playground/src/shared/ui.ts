@@ -1,5 +1,5 @@
 /** Labels, formats and small view models the three pages share, so they look the same. */
-import type { ChaosAction, ServerInfo } from './api';
+import type { ChaosControl, ServerInfo } from './api';
 import type { Row } from './ledger';
 
 export interface MetricSample {
@@ -62,76 +62,21 @@ export function clock(at: number): string {
   return new Date(at).toLocaleTimeString('en-GB', { hour12: false });
 }
 
-/** The chaos controls as the pages show them. `toggle` controls swap with their opposite. */
-export interface ChaosControl {
-  action: ChaosAction;
-  label: string;
-  hint: string;
-  tone: 'danger' | 'warn' | 'neutral';
+/** The chaos controls to show: those the server lists, none before its first answer. */
+export function chaosControls(server: ServerInfo | undefined): ChaosControl[] {
+  return server?.controls ?? [];
 }
 
-/** The controls to show given the server's state. */
-export function chaosControls(server: ServerInfo | undefined): ChaosControl[] {
-  const blocked = server?.webSocketEnabled === false;
-  const paused = server?.paused === true;
-  return [
-    {
-      action: 'drop',
-      label: 'Drop connections',
-      hint: 'Destroy every socket, as a network failure would',
-      tone: 'danger',
-    },
-    blocked
-      ? {
-          action: 'allow-websocket',
-          label: 'Allow WebSocket',
-          hint: 'Accept upgrades again (channels move back after the fallback memory)',
-          tone: 'neutral',
-        }
-      : {
-          action: 'block-websocket',
-          label: 'Block WebSocket',
-          hint: 'Refuse upgrades with 503: chat continues over SSE + POST',
-          tone: 'warn',
-        },
-    {
-      action: 'expire-tokens',
-      label: 'Expire tokens',
-      hint: 'Every credential expires now: clients fetch a new token and resume',
-      tone: 'warn',
-    },
-    {
-      action: 'stall',
-      label: 'Stall streams',
-      hint: 'Stop writing without closing: the heartbeat watchdog must notice',
-      tone: 'warn',
-    },
-    {
-      action: 'restart-kept',
-      label: 'Restart (keep history)',
-      hint: 'New server, same history: clients resume',
-      tone: 'danger',
-    },
-    {
-      action: 'restart-lost',
-      label: 'Restart (lose history)',
-      hint: 'New server, new history: clients get a gap',
-      tone: 'danger',
-    },
-    paused
-      ? {
-          action: 'resume',
-          label: 'Resume publishers',
-          hint: 'Start publishing again',
-          tone: 'neutral',
-        }
-      : {
-          action: 'pause',
-          label: 'Pause publishers',
-          hint: 'Stop publishing so that the counts settle',
-          tone: 'neutral',
-        },
-  ];
+/**
+ * Why the built-in controls the server leaves out are missing, one line per reason, such as
+ * "Drop connections, Stall streams: left out, as <reason>."; none when every one applies.
+ */
+export function chaosNotes(server: ServerInfo | undefined): string[] {
+  const byReason = new Map<string, string[]>();
+  for (const { label, reason } of server?.unavailable ?? []) {
+    byReason.set(reason, [...(byReason.get(reason) ?? []), label]);
+  }
+  return [...byReason].map(([reason, labels]) => `${labels.join(', ')}: left out, as ${reason}.`);
 }
 
 /** The text and tone of a row's `received / published` and `lost` cells. */

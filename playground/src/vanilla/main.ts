@@ -11,7 +11,6 @@ import type {
 import { mountDevtools } from '@tidewire/devtools';
 import {
   api,
-  type ChaosAction,
   channels,
   clientOptions,
   devtoolsOptions,
@@ -24,6 +23,7 @@ import { createLedger, type LedgerSnapshot } from '../shared/ledger';
 import {
   type ChatMessage,
   chaosControls,
+  chaosNotes,
   clock,
   completionPrompts,
   countCells,
@@ -375,31 +375,38 @@ function renderInspector({ rows }: LedgerSnapshot): void {
 }
 
 let chaosKey = '';
+/** The notes under the chaos controls: why the server left some out. */
+let chaosNoteElements: HTMLElement[] = [];
 function renderChaos({ server }: LedgerSnapshot): void {
   const controls = chaosControls(server);
-  const key = controls.map((c) => c.action).join();
+  const notes = chaosNotes(server);
+  const key = JSON.stringify([controls.map((c) => c.name), notes]);
   if (key === chaosKey) return;
   chaosKey = key;
-  byId('chaos').replaceChildren(
+  const grid = byId('chaos');
+  grid.replaceChildren(
     ...controls.map((c) => {
       const button = h(
         'button',
         {
           class: `btn chaos-btn ${c.tone}`,
           type: 'button',
-          title: c.hint,
-          'data-action': c.action,
+          title: c.description,
+          'data-action': c.name,
         },
         c.label,
       ) as HTMLButtonElement;
       button.addEventListener('click', async () => {
         button.disabled = true;
-        await ledger.chaos(c.action as ChaosAction);
+        await ledger.chaos(c.name);
         button.disabled = false;
       });
       return button;
     }),
   );
+  for (const element of chaosNoteElements) element.remove();
+  chaosNoteElements = notes.map((note) => h('p', { class: 'chaos-note' }, note));
+  grid.after(...chaosNoteElements);
 }
 
 function renderServer({ server }: LedgerSnapshot): void {

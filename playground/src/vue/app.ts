@@ -25,6 +25,7 @@ import type { Ledger, LedgerSnapshot, Row } from '../shared/ledger';
 import {
   type ChatMessage,
   chaosControls,
+  chaosNotes,
   clock,
   completionPrompts,
   countCells,
@@ -486,21 +487,24 @@ const Chaos = defineComponent({
               h(
                 'button',
                 {
-                  key: c.action,
+                  key: c.name,
                   class: `btn chaos-btn ${c.tone}`,
                   type: 'button',
-                  title: c.hint,
-                  'data-action': c.action,
-                  disabled: busy.value === c.action,
+                  title: c.description,
+                  'data-action': c.name,
+                  disabled: busy.value === c.name,
                   onClick: async () => {
-                    busy.value = c.action;
-                    await ledger.chaos(c.action);
+                    busy.value = c.name;
+                    await ledger.chaos(c.name);
                     busy.value = undefined;
                   },
                 },
                 c.label,
               ),
             ),
+          ),
+          ...chaosNotes(snapshot.value.server).map((note) =>
+            h('p', { key: note, class: 'chaos-note' }, note),
           ),
         ]),
       ]);
