@@ -187,11 +187,13 @@ async function wsRaw() {
   };
 }
 
-/** Raw Node http streaming an event stream: one `data:` line per event. */
-async function sseRaw() {
-  const wire = wireCache((e) => `data: ${JSON.stringify(e)}\n\n`);
+/**
+ * Node http streaming an event stream: `opening(req)` first, then each paced batch, its
+ * events encoded by `wire`, in one write.
+ */
+async function eventStream(wire, opening) {
   const streams = new Set();
-  const server = http.createServer((_req, res) => {
+  const server = http.createServer((req, res) => {
     streams.add(res);
     res.on('close', () => streams.delete(res));
     res.writeHead(200, {
@@ -199,7 +201,7 @@ async function sseRaw() {
       'cache-control': 'no-cache',
       'access-control-allow-origin': '*',
     });
-    res.write(': open\n\n');
+    res.write(opening(req));
     const stop = pump((batch) => {
       res.write(batch.map(wire).join(''));
     });
@@ -214,38 +216,27 @@ async function sseRaw() {
   };
 }
 
+/** Raw Node http streaming an event stream: one `data:` line per event. */
+function sseRaw() {
+  return eventStream(
+    wireCache((e) => `data: ${JSON.stringify(e)}\n\n`),
+    () => ': open\n\n',
+  );
+}
+
 /**
  * A standard event stream, as the `EventSource` specification has it: each event a
  * block with its `id:` (the sequence number) and `data:` line, one write per batch.
  * A request with `Last-Event-ID` first gets every paced event after it, so a client
  * that resumes loses nothing, as Tidewire's resume loses nothing.
  */
-async function sseStandard() {
+function sseStandard() {
   const wire = wireCache((e) => `id: ${e.seq}\ndata: ${JSON.stringify(e)}\n\n`);
-  const streams = new Set();
-  const server = http.createServer((req, res) => {
-    streams.add(res);
-    res.on('close', () => streams.delete(res));
-    res.writeHead(200, {
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-cache',
-      'access-control-allow-origin': '*',
-    });
+  return eventStream(wire, (req) => {
     const last = req.headers['last-event-id'];
     const from = last === undefined ? pacedSeq : Number(last) + 1;
-    res.write(`: open\n\n${pacedLog.slice(from, pacedSeq).map(wire).join('')}`);
-    const stop = pump((batch) => {
-      res.write(batch.map(wire).join(''));
-    });
-    res.on('close', stop);
+    return `: open\n\n${pacedLog.slice(from, pacedSeq).map(wire).join('')}`;
   });
-  const port = await listen(server);
-  return {
-    server,
-    url: `http://127.0.0.1:${port}/sse`,
-    streams: () => streams.size,
-    close: () => closeHttp(server),
-  };
 }
 
 /** socket.io server, WebSocket transport only; `echo` is acknowledged with its argument. */
