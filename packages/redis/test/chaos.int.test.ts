@@ -19,7 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type Client, createClient, type WebSocketConstructor } from '../../core/src/index.js';
-import { clientOf, closeAll } from './utils/engine.js';
+import { clientOf, closeAll, readChannels } from './utils/engine.js';
 import { nginxSkipReason, startNginx, stopNginx } from './utils/nginx.js';
 import { createNode, killNodes, removeNodeBuild, type TidewireNode } from './utils/nodes.js';
 import {
@@ -221,23 +221,7 @@ async function readTruth(port: number) {
   const lineage = new Map(
     Object.entries(await redis.hGetAll(`${PREFIX}:lineage`)).map(([e, k]) => [e, Number(k)]),
   );
-  const channels = new Map<string, Array<{ id: string; seq: number; n: number }>>();
-  for (const channel of CHANNELS) {
-    const entries = (await redis.sendCommand([
-      'XRANGE',
-      `${PREFIX}:ch:${channel}`,
-      '-',
-      '+',
-    ])) as Array<[string, string[]]>;
-    channels.set(
-      channel,
-      entries.map(([streamId, fields]) => {
-        const field = (name: string) => fields[fields.indexOf(name) + 1] ?? '';
-        const seq = Number.parseInt(streamId, 10);
-        return { id: `${field('e')}-${seq}`, seq, n: (JSON.parse(field('d')) as { n: number }).n };
-      }),
-    );
-  }
+  const channels = await readChannels(port, PREFIX, CHANNELS);
   /** Whether a position was lost: issued under an epoch that is over, above what it kept. */
   const lost = (id: string): boolean => {
     const { epoch: of, seq } = parseId(id);

@@ -23,7 +23,7 @@ import {
   type WebSocketConstructor,
 } from '../../core/src/index.js';
 import { createRedisEngine, fromNodeRedis } from '../src/index.js';
-import { clientOf, closeAll } from './utils/engine.js';
+import { closeAll, readChannels } from './utils/engine.js';
 import {
   forLoopback,
   guideClusterConfig,
@@ -210,27 +210,7 @@ function watch(name: string, origin: string, transport: 'sse' | 'websocket', cha
 }
 
 /** Every channel's history in Redis: ids and data. */
-async function readHistory(port: number) {
-  const redis = await clientOf(port);
-  const channels = new Map<string, Array<{ id: string; seq: number; n: number }>>();
-  for (const channel of CHANNELS) {
-    const entries = (await redis.sendCommand([
-      'XRANGE',
-      `${PREFIX}:ch:${channel}`,
-      '-',
-      '+',
-    ])) as Array<[string, string[]]>;
-    channels.set(
-      channel,
-      entries.map(([streamId, fields]) => {
-        const field = (name: string) => fields[fields.indexOf(name) + 1] ?? '';
-        const seq = Number.parseInt(streamId, 10);
-        return { id: `${field('e')}-${seq}`, seq, n: (JSON.parse(field('d')) as { n: number }).n };
-      }),
-    );
-  }
-  return channels;
-}
+const readHistory = (port: number) => readChannels(port, PREFIX, CHANNELS);
 
 describe.skipIf(skipReason !== undefined)(
   `the guide's haproxy configuration for a cluster${skipReason ? ` (skipped: ${skipReason})` : ''}`,

@@ -148,3 +148,40 @@ export const event = (channel: string, n: number | string) => ({
   event: 'message',
   dataJson: JSON.stringify(n),
 });
+
+/** A stored event as the acceptance tests check it: its id, its stream sequence, the data's `n`. */
+export interface StoredRecord {
+  id: string;
+  seq: number;
+  n: number;
+}
+
+/**
+ * Every listed channel's events as the Redis at `port` holds them under `prefix`, in order
+ * (each event's data is an object with a number `n`).
+ */
+export async function readChannels(
+  port: number,
+  prefix: string,
+  channels: readonly string[],
+): Promise<Map<string, StoredRecord[]>> {
+  const redis = await clientOf(port);
+  const stored = new Map<string, StoredRecord[]>();
+  for (const channel of channels) {
+    const entries = (await redis.sendCommand([
+      'XRANGE',
+      `${prefix}:ch:${channel}`,
+      '-',
+      '+',
+    ])) as Array<[string, string[]]>;
+    stored.set(
+      channel,
+      entries.map(([streamId, fields]) => {
+        const field = (name: string) => fields[fields.indexOf(name) + 1] ?? '';
+        const seq = Number.parseInt(streamId, 10);
+        return { id: `${field('e')}-${seq}`, seq, n: (JSON.parse(field('d')) as { n: number }).n };
+      }),
+    );
+  }
+  return stored;
+}

@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { killAll } from './processes.js';
 import { freePort, until } from './redis.js';
 
 export const HAPROXY = '/usr/sbin/haproxy';
@@ -209,19 +210,6 @@ export async function startHaproxy(configure: (port: number) => string): Promise
 }
 
 /** Stops every haproxy these helpers started and that is still running (for afterAll). */
-export async function stopHaproxy(): Promise<void> {
-  await Promise.all(
-    [...started].map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          child.once('exit', () => resolve());
-          try {
-            if (child.pid === undefined) resolve();
-            else process.kill(child.pid, 'SIGKILL');
-          } catch {
-            resolve();
-          }
-        }),
-    ),
-  );
+export function stopHaproxy(): Promise<void> {
+  return killAll(started);
 }

@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { killAll } from './processes.js';
 import { freePort, until } from './redis.js';
 
 export const NGINX = '/usr/sbin/nginx';
@@ -133,19 +134,6 @@ export async function startNginx(upstreams: readonly number[]): Promise<Nginx> {
 }
 
 /** Stops every nginx these helpers started and that is still running (for afterAll). */
-export async function stopNginx(): Promise<void> {
-  await Promise.all(
-    [...started].map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          child.once('exit', () => resolve());
-          try {
-            if (child.pid === undefined) resolve();
-            else process.kill(child.pid, 'SIGKILL');
-          } catch {
-            resolve();
-          }
-        }),
-    ),
-  );
+export function stopNginx(): Promise<void> {
+  return killAll(started);
 }

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
+import { killAll, signal } from './processes.js';
 
 /** What a node is told at start, as JSON. */
 export interface NodeSettings {
@@ -76,19 +77,8 @@ export function removeNodeBuild(): void {
 }
 
 /** Kills every node process still running, by pid. For `afterAll`, also after a failure. */
-export async function killNodes(): Promise<void> {
-  await Promise.all([...running].map((child) => signal(child, 'SIGKILL')));
-}
-
-function signal(child: ChildProcess, name: NodeJS.Signals): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  if (child.pid !== undefined) {
-    try {
-      process.kill(child.pid, name);
-    } catch {}
-  }
-  return exited;
+export function killNodes(): Promise<void> {
+  return killAll(running);
 }
 
 /** A node that is not started yet: call `start()`. */

@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { killAll } from './processes.js';
 
 export const REDIS_SERVER = '/usr/bin/redis-server';
 const REDIS_SENTINEL = existsSync('/usr/bin/redis-sentinel')
@@ -184,22 +185,8 @@ export async function startRedis(options: StartOptions = {}): Promise<RedisProce
 }
 
 /** Stops every process these helpers started and that is still running (for afterAll). */
-export async function stopAll(): Promise<void> {
-  await Promise.all(
-    [...started].map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          child.once('exit', () => resolve());
-          if (child.pid !== undefined) {
-            try {
-              process.kill(child.pid, 'SIGKILL');
-            } catch {
-              resolve();
-            }
-          }
-        }),
-    ),
-  );
+export function stopAll(): Promise<void> {
+  return killAll(started);
 }
 
 /** A primary, a replica and one Sentinel watching them, as in the scale-out note's rig. */
