@@ -4,11 +4,7 @@
 // bundled from source with esbuild, which resolves workspace packages through the
 // @tidewire/source condition as vitest does: no build needed.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { buildSync } from 'esbuild';
+import { nodeBundle } from '../../../../testing/node-bundle.js';
 import { killAll, signal } from './processes.js';
 
 /** What a node is told at start, as JSON. */
@@ -43,37 +39,13 @@ export interface TidewireNode {
 
 const START_TIMEOUT_MS = 20_000;
 
-let bundle: { dir: string; file: string } | undefined;
+/** The node's program, bundled once per test file; {@link removeNodeBuild} deletes it. */
+const program = nodeBundle(new URL('./node-entry.ts', import.meta.url), 'node');
 const running = new Set<ChildProcess>();
-
-/** Bundles the node's program (once per test file); {@link removeNodeBuild} deletes it. */
-function buildNode(): string {
-  if (bundle !== undefined) return bundle.file;
-  const dir = mkdtempSync(join(tmpdir(), 'tidewire-node-'));
-  const file = join(dir, 'node.mjs');
-  buildSync({
-    entryPoints: [fileURLToPath(new URL('./node-entry.ts', import.meta.url))],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile: file,
-    conditions: ['@tidewire/source'],
-    // ws's optional native add-ons, loaded with require() inside try/catch.
-    external: ['bufferutil', 'utf-8-validate'],
-    banner: {
-      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-    },
-    logLevel: 'silent',
-  });
-  bundle = { dir, file };
-  return file;
-}
 
 /** Deletes the bundle. For `afterAll`. */
 export function removeNodeBuild(): void {
-  if (bundle !== undefined) rmSync(bundle.dir, { recursive: true, force: true });
-  bundle = undefined;
+  program.remove();
 }
 
 /** Kills every node process still running, by pid. For `afterAll`, also after a failure. */
@@ -83,7 +55,7 @@ export function killNodes(): Promise<void> {
 
 /** A node that is not started yet: call `start()`. */
 export function createNode(settings: NodeSettings): TidewireNode {
-  const file = buildNode();
+  const file = program.file();
   let child: ChildProcess | undefined;
   let log = '';
   return {

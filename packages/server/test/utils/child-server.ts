@@ -1,9 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { buildSync } from 'esbuild';
+import { nodeBundle } from '../../../../testing/node-bundle.js';
 import type { HistoryOptions, LimitOptions, TidewireServerOptions } from '../../src/index.js';
 
 // A real @tidewire/server in a process of its own, for measuring its memory: started with
@@ -108,36 +104,17 @@ export interface ChildServer {
 /** Longest a child may take to answer one request or to start. */
 const REQUEST_TIMEOUT_MS = 15_000;
 
-let bundle: { dir: string; file: string } | undefined;
+const program = nodeBundle(new URL('./child-server-entry.ts', import.meta.url), 'child-server');
 const running = new Set<ChildProcess>();
 
 /** Bundles the child's program (once per test file); {@link removeChildServerBuild} deletes it. */
 export function buildChildServer(): string {
-  if (bundle !== undefined) return bundle.file;
-  const dir = mkdtempSync(join(tmpdir(), 'tidewire-child-server-'));
-  const file = join(dir, 'child-server.mjs');
-  buildSync({
-    entryPoints: [fileURLToPath(new URL('./child-server-entry.ts', import.meta.url))],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    outfile: file,
-    conditions: ['@tidewire/source'],
-    // ws's optional native add-ons, loaded with require() inside try/catch.
-    external: ['bufferutil', 'utf-8-validate'],
-    banner: {
-      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-    },
-    logLevel: 'silent',
-  });
-  bundle = { dir, file };
-  return file;
+  return program.file();
 }
 
 /** Deletes the bundle {@link buildChildServer} wrote. For `afterAll`. */
 export function removeChildServerBuild(): void {
-  if (bundle !== undefined) rmSync(bundle.dir, { recursive: true, force: true });
-  bundle = undefined;
+  program.remove();
 }
 
 /** Kills every child server still running, by pid. For `afterEach` and `afterAll`. */
