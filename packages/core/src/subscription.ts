@@ -73,7 +73,10 @@ export type SubscriptionEvents<T> = {
   gap: (gap: GapInfo) => void;
   /** A channel error (such as `forbidden`), or the connection failed for good. */
   error: (context: { error: TidewireError }) => void;
-  /** `getSnapshot()` would now return a new object. */
+  /**
+   * `getSnapshot()` would now return a new object. Events that arrive together (one SSE block)
+   * make one change, after the last of them: a store re-renders once per batch, not per event.
+   */
   change: () => void;
 };
 
@@ -186,40 +189,44 @@ export class Channel {
    * follows `subscribed`. Id and type may point into a whole network chunk: they are copied
    * before the channel keeps them, so that its position never holds a chunk alive. `more`: more
    * lines of this channel follow in the same chunk (an SSE block), and the last of them is copied
-   * instead; copying only the last saves a tenth of the client's time per event.
+   * instead; copying only the last saves a tenth of the client's time per event. Change
+   * listeners, too, hear once, after the last line (bad data or not), while event listeners
+   * already read a snapshot that counts their event.
    */
   line(t: Transport, line: string, type: string, more?: boolean): void {
     if (this.route !== t) return;
     const space = line.indexOf(' ');
     const id = line.slice(0, space);
     const text = line.slice(space + 1);
-    let data: unknown;
     try {
-      data = this.raw ? own(text) : JSON.parse(text);
+      const data = this.raw ? own(text) : JSON.parse(text);
+      if (DEV) {
+        const frame = { type: 'event', channel: this.name, id, event: type || 'message', data };
+        this.#host.note?.({ type: 'frame', transport: t, frame: frame as EventFrame });
+      }
+      if (!this.live) return;
+      // Listeners of the event already read a snapshot that counts it.
+      this.#snap = undefined;
+      // A server that replays from a position inclusively repeats that event.
+      if (id === this.lastId) {
+        this.#duplicates++;
+      } else {
+        this.lastId = more ? id : own(id);
+        this.#received++;
+        this.#lastEvent = {
+          channel: this.name,
+          id: this.lastId,
+          type: type ? own(type) : 'message',
+          data,
+        };
+        // Listeners never throw here: the emitter catches their errors.
+        this.#emit('event', this.#lastEvent);
+      }
     } catch {
       this.#host.report(new ConnectionError('bad_message'));
-      return;
     }
-    if (DEV) {
-      const frame = { type: 'event', channel: this.name, id, event: type || 'message', data };
-      this.#host.note?.({ type: 'frame', transport: t, frame: frame as EventFrame });
-    }
-    if (!this.live) return;
-    // A server that replays from a position inclusively repeats that event.
-    if (id === this.lastId) {
-      this.#duplicates++;
-    } else {
-      this.lastId = more ? id : own(id);
-      this.#received++;
-      this.#lastEvent = {
-        channel: this.name,
-        id: this.lastId,
-        type: type ? own(type) : 'message',
-        data,
-      };
-      this.#emit('event', this.#lastEvent);
-    }
-    this.touch();
+    // Change listeners hear once per run of lines, after its last.
+    if (!more) this.touch();
   }
 
   /** The newest explicit transport choice of its handles, or `'auto'`. */

@@ -267,6 +267,28 @@ describe('createClient over SSE', () => {
     expect(sub.getSnapshot()).toMatchObject({ status: 'live', lastEventId: 'e-2', duplicates: 1 });
   });
 
+  it('should tell change listeners once per run of a channel, even when its last line is bad', async () => {
+    const { client } = make();
+    const sub = client.subscribe('prices');
+    const changes: Array<string | undefined> = [];
+    const seen: Array<string | undefined> = [];
+    sub.on('change', () => changes.push(sub.getSnapshot().lastEventId));
+    // Within the run, the snapshot already shows each event as it is delivered.
+    sub.on('event', () => seen.push(sub.getSnapshot().lastEventId));
+    await tick();
+    net.last().block([welcome, subscribed('prices')]);
+    await tick();
+    changes.length = 0;
+    net.last().raw('event: prices\ndata: e-1 1\ndata: e-2 2\ndata: e-3 3\n\n');
+    await tick();
+    expect(seen).toEqual(['e-1', 'e-2', 'e-3']);
+    expect(changes).toEqual(['e-3']);
+    net.last().raw('event: prices\ndata: e-4 4\ndata: e-5 {not json\n\n');
+    await tick();
+    expect(changes).toEqual(['e-3', 'e-4']);
+    expect(sub.getSnapshot()).toMatchObject({ received: 4, lastEventId: 'e-4' });
+  });
+
   it('should stop reading a block at an error that ends the stream', async () => {
     const { client } = make();
     const sub = client.subscribe('prices');
