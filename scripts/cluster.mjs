@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clusterChaos } from './cluster/controls.mjs';
 import {
+  countConnections,
   freePort,
   isFree,
   missing,
@@ -89,6 +90,8 @@ async function main() {
     port: 0,
     engine,
     chaos: clusterChaos({ nodes, redis, rig, say }),
+    // The pages connect to the nodes: the top bar shows their connections, not the playground's.
+    connections: () => countConnections(nodes.map((node) => node.settings.port)),
   });
   const nginx = await startNginx(dir, {
     port,

@@ -5,6 +5,7 @@
 // redisUrl for one Redis without Sentinel; prefix (default '{tw}'); staleAfterMs (default the
 // server's, 30 s); publish: 'any' (anyone may publish anywhere, for benchmarks) or 'chat' (the
 // playground's rule: only on `chat`).
+// Serves `GET /stats` (its connection counts) beside Tidewire's endpoints.
 // Prints `listening <port>` once it serves; logs warnings to stderr; stops on SIGTERM.
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
@@ -55,7 +56,16 @@ const tw = createTidewireServer({
   limits: publish === 'any' ? { publishRate: { perSecond: 1_000_000, burst: 1_000_000 } } : {},
   logger,
 });
-const http = createServer();
+// Beside Tidewire's endpoints, `GET /stats` answers the node's connection counts: the playground
+// of `pnpm cluster` sums them for its pages' top bar. Only on the node's own port, not via nginx.
+const http = createServer(async (req, res) => {
+  if (req.method !== 'GET' || req.url !== '/stats') {
+    res.writeHead(404).end();
+    return;
+  }
+  const { connections } = await tw.stats();
+  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(connections));
+});
 tw.attach(http);
 // Longer than nginx's keepalive_timeout (30 s), so that nginx, not the node, closes an idle
 // connection: a request sent on one the node just closed would fail.

@@ -282,6 +282,24 @@ export async function startNode(settings, onLog = () => {}) {
 }
 
 /**
+ * The open connections of the nodes on `ports`, summed from each one's `GET /stats`; a node that
+ * is down or does not answer within a second counts none.
+ */
+export async function countConnections(ports) {
+  const counts = await Promise.all(
+    ports.map((port) =>
+      fetch(`http://127.0.0.1:${port}/stats`, { signal: AbortSignal.timeout(1000) })
+        .then((response) => response.json())
+        .catch(() => ({ sse: 0, websocket: 0 })),
+    ),
+  );
+  return {
+    sse: counts.reduce((sum, count) => sum + count.sse, 0),
+    websocket: counts.reduce((sum, count) => sum + count.websocket, 0),
+  };
+}
+
+/**
  * nginx's configuration: `/tidewire/` round robin over `nodes` (no stickiness), anything else
  * to `app` when given. SSE and WebSocket need `proxy_buffering off`, HTTP/1.1 and the
  * Upgrade/Connection headers; long reads; a node that refuses a GET or answers it 502/503 (it

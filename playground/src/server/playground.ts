@@ -67,6 +67,19 @@ export interface PlaygroundOptions {
    * });
    */
   chaos?: PlaygroundChaosOptions;
+  /**
+   * Counts the pages' connections for `/api/stats` (the top bar), where they do not reach the
+   * playground's own Tidewire server, such as the nodes of a cluster. A count that fails shows as
+   * none.
+   * @default the playground's own server's connections
+   */
+  connections?: () => Promise<ConnectionCounts>;
+}
+
+/** Open connections of each transport, as the top bar shows them. */
+export interface ConnectionCounts {
+  sse: number;
+  websocket: number;
 }
 
 export type {
@@ -277,7 +290,9 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
       paused: demo.paused,
       tokensIssued,
       heartbeatMs,
-      connections: (await tw.stats()).connections,
+      connections: options.connections
+        ? await options.connections().catch(() => ({ sse: 0, websocket: 0 }))
+        : (await tw.stats()).connections,
       channels,
       chaos: chaos.log,
       controls: chaos.listed({ webSocketEnabled, paused: demo.paused }),
