@@ -37,6 +37,9 @@ export function runTrial(spec) {
 }
 
 /**
+ * Every round runs the consumers in the order given, and the next round in the reverse order, so
+ * that neighbours in the list (a client and the reader it is compared with) run seconds apart,
+ * and neither is always the first of the two.
  * @param {string[]} names consumers to run
  * @param {object} spec trial spec without `consumer`
  * @param {number} rounds
@@ -45,7 +48,7 @@ export function runTrial(spec) {
 export async function interleaved(names, spec, rounds, log = () => {}) {
   const results = Object.fromEntries(names.map((n) => [n, []]));
   for (let round = 0; round < rounds; round++) {
-    for (const name of names) {
+    for (const name of round % 2 ? [...names].reverse() : names) {
       const first = results[name][0];
       // A consumer that cannot run (client pending, not duplex) is not retried.
       if (first && !first.ok && (first.pending || first.error === 'not duplex')) {
