@@ -24,10 +24,17 @@ async function behind(front: 'proxy' | 'nginx') {
   const proxy =
     front === 'proxy'
       ? await createBufferingProxy({ targetPort: upstreamPort })
-      : await startNginx({
-          upstreamPort,
-          location: 'proxy_buffering on; proxy_ignore_headers X-Accel-Buffering;',
-        });
+      : await startNginx(
+          (port) => `
+server {
+  listen 127.0.0.1:${port};
+  location / {
+    proxy_pass http://127.0.0.1:${upstreamPort};
+    proxy_buffering on;
+    proxy_ignore_headers X-Accel-Buffering;
+  }
+}`,
+        );
   stops.push(() =>
     front === 'proxy'
       ? (proxy as { close(): Promise<void> }).close()

@@ -6,63 +6,23 @@
 // foreground (`-db`) as one process, started here and stopped by its pid; its config is in a
 // scratch folder of its own, and what it reports (servers going UP and DOWN) goes to its stderr.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { deployingBlock } from '../../../../testing/guide.js';
 import { killAll } from './processes.js';
 import { freePort, until } from './redis.js';
 
 export const HAPROXY = '/usr/sbin/haproxy';
-
-/** The guide the configuration comes from. */
-export const DEPLOYING_GUIDE = fileURLToPath(
-  new URL('../../../../docs/deploying.md', import.meta.url),
-);
 
 /** Why the haproxy tests are skipped on this machine, or undefined when they can run. */
 export const haproxySkipReason: string | undefined = existsSync(HAPROXY)
   ? undefined
   : `${HAPROXY} is missing (apt-get install haproxy)`;
 
-/**
- * The code of the first fenced block in `language` under the heading `heading` (up to the next
- * heading of the same level or above) of a Markdown text.
- */
-export function codeBlockUnder(markdown: string, heading: string, language: string): string {
-  const level = /^#+/.exec(heading)?.[0].length ?? 0;
-  let inSection = false;
-  let fence: { marker: string; language: string; lines: string[] } | undefined;
-  for (const line of markdown.split('\n')) {
-    if (fence) {
-      const close = /^ {0,3}(`{3,}|~{3,})\s*$/.exec(line)?.[1];
-      if (
-        close !== undefined &&
-        close[0] === fence.marker[0] &&
-        close.length >= fence.marker.length
-      ) {
-        if (inSection && fence.language === language) return `${fence.lines.join('\n')}\n`;
-        fence = undefined;
-      } else fence.lines.push(line);
-      continue;
-    }
-    const open = /^ {0,3}(`{3,}|~{3,})\s*([\w-]*)/.exec(line);
-    if (open) {
-      fence = { marker: open[1] ?? '```', language: open[2] ?? '', lines: [] };
-      continue;
-    }
-    const title = /^(#+)\s/.exec(line);
-    if (title) {
-      if (line.trim() === heading) inSection = true;
-      else if (inSection && (title[1]?.length ?? 0) <= level) break;
-    }
-  }
-  throw new Error(`no \`\`\`${language} block under "${heading}"`);
-}
-
 /** The guide's haproxy configuration for several nodes (the one with the health checks). */
 export function guideClusterConfig(): string {
-  return codeBlockUnder(readFileSync(DEPLOYING_GUIDE, 'utf8'), '## Scaling out', 'haproxy');
+  return deployingBlock('## Scaling out', 'haproxy');
 }
 
 /**

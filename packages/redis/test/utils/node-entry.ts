@@ -54,7 +54,9 @@ const tw = createTidewireServer({
 });
 const http = createServer();
 tw.attach(http);
-http.keepAliveTimeout = 60_000;
+// As docs/deploying.md says: longer than the load balancer's keep-alive (nginx's upstream
+// `keepalive_timeout`, 60 s by default), so that it, not the node, closes an idle connection.
+http.keepAliveTimeout = 75_000;
 http.listen(settings.port, '127.0.0.1', () => {
   process.stdout.write(`listening ${settings.port}\n`);
 });
