@@ -19,6 +19,8 @@ export interface FakeHandle extends Subscription {
   listeners: Listeners;
   /** Delivers an event as the core does: `event`, then `change`. */
   deliver(data: unknown, type?: string): ChannelEvent;
+  /** Delivers events that arrived together as the core does (an SSE block): each `event`, then one `change`. */
+  burst(data: readonly unknown[], type?: string): ChannelEvent[];
   /** Replaces part of the snapshot and emits `change`. */
   set(patch: Partial<SubscriptionSnapshot>): void;
 }
@@ -70,11 +72,18 @@ export function fakeClient() {
           change();
         },
         deliver(data, type = 'message') {
-          const e = { channel, id: `e-${++seq}`, type, data };
-          snap = { ...snap, lastEvent: e, lastEventId: e.id, received: snap.received + 1 };
-          for (const fn of listeners.event) fn(e);
+          const [e] = h.burst([data], type);
+          return e as ChannelEvent;
+        },
+        burst(data, type = 'message') {
+          const events = data.map((item) => {
+            const e = { channel, id: `e-${++seq}`, type, data: item };
+            snap = { ...snap, lastEvent: e, lastEventId: e.id, received: snap.received + 1 };
+            for (const fn of listeners.event) fn(e);
+            return e;
+          });
           change();
-          return e;
+          return events;
         },
         set(patch) {
           snap = { ...snap, ...patch };

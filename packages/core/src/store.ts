@@ -71,11 +71,17 @@ export function channelStore<T>(
   };
   let state = idle;
   let events = idle.events;
+  /** Events since the last `get()`: folded into `events` there, once per read, not per event. */
+  let fresh: ChannelEvent<T>[] = [];
   let sub: Subscription<T> | undefined;
   let snap: SubscriptionSnapshot<T> | undefined;
   return {
     idle,
     get() {
+      if (fresh.length) {
+        events = events.concat(fresh).slice(-keep);
+        fresh = [];
+      }
       const s = sub?.getSnapshot();
       if (s && (s !== snap || events !== state.events)) {
         snap = s;
@@ -88,9 +94,11 @@ export function channelStore<T>(
       const handle = client.subscribe(channel, options) as Subscription<T>;
       sub = handle;
       // The core emits `event` before `change`, so kept events are current when `notify` reads.
+      // Events that arrive together make one `change`: a block of 256 copies the kept list
+      // once, not 256 times. Unread, `fresh` holds at most twice `keep`.
       const offs = [
         handle.on('event', (e) => {
-          if (keep > 0) events = [...events, e].slice(-keep);
+          if (keep > 0 && fresh.push(e) > 2 * keep) fresh = fresh.slice(-keep);
           onEvent(e);
         }),
         handle.on('change', notify),

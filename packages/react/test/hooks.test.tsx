@@ -133,6 +133,30 @@ describe('useSubscription', () => {
     expect(result.current.events).toBe(events);
   });
 
+  it('should keep the last N of events that arrive together, with one render for them', () => {
+    const { wrapper, handles } = setup();
+    let renders = 0;
+    const { result } = renderHook(
+      () => {
+        renders++;
+        return useSubscription<number>('a', { keep: 2 });
+      },
+      { wrapper },
+    );
+    const h = handles[0]!;
+    const before = renders;
+    // More than twice `keep` before a read: the oldest are let go while they wait.
+    act(() => {
+      h.burst([1, 2, 3, 4, 5, 6, 7]);
+    });
+    expect(renders - before).toBe(1);
+    expect(result.current.events.map((e) => e.data)).toEqual([6, 7]);
+    act(() => {
+      h.burst([8]);
+    });
+    expect(result.current.events.map((e) => e.data)).toEqual([7, 8]);
+  });
+
   it('should re-render only when the select result changes', () => {
     const { wrapper, handles } = setup();
     let renders = 0;
