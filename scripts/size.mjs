@@ -73,12 +73,13 @@ const budgets = [
   },
   // Measured whole, and budgeted as what it adds to the core (`over`): an app that shares its
   // connection across tabs pays this on top of the core. Issue 15 aimed at 1.5 KB; the election,
-  // relay, catching-up and publish relay measure 2.4 KB (packages/core/README.md, Size).
+  // relay, catching-up, publish relay and the watch on tabs that end without a goodbye measure
+  // 2.6 KB (packages/core/README.md, Size).
   {
     name: '@tidewire/core/share (over the core)',
     file: 'packages/core/dist/share.js',
     over: '@tidewire/core (whole)',
-    limit: 2.5 * KB,
+    limit: 2.75 * KB,
   },
   // Bindings are measured with the core's channel store bundled in: it exists only for them.
   {

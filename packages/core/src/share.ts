@@ -298,6 +298,10 @@ export function createSharedClient<M extends object = ChannelMap>(
   let term = 0;
   let release: (() => void) | undefined;
   let abort: AbortController | undefined;
+  /** Ends this tab's own lock, held while it is in the group. */
+  let alive: (() => void) | undefined;
+  /** Leader: the tabs whose end it waits for. */
+  const watched = new Set<string>();
 
   const emitter = new Emitter<SharedClientEvents>((cause, type) => {
     if (type !== 'error') listenerError(cause);
@@ -453,9 +457,36 @@ export function createSharedClient<M extends object = ChannelMap>(
     held.delete(c);
     emit([DROP, c]);
   };
+  /**
+   * Leader: waits for the lock a tab holds while it is in the group. The browser releases it
+   * when the tab closes, crashes or is discarded (a mobile browser discards background tabs
+   * without `pagehide`): its channels are then let go, as if it had said goodbye.
+   */
+  const watchTab = (f: string) => {
+    if (f === me || watched.has(f)) return;
+    watched.add(f);
+    // Still waiting after this tab steps down, it then does nothing (a wait is never given up:
+    // a queued request keeps no page out of the back/forward cache).
+    const lead = epoch;
+    locks!
+      .request(`${name}:tab:${f}`, {}, () => {
+        if (lead === epoch) {
+          watched.delete(f);
+          bye(f);
+        }
+        return undefined;
+      })
+      .catch(() => {});
+  };
+  /** A tab's channels, let go. */
+  const bye = (f: string) => {
+    for (const c of held.keys()) leave(f, c);
+  };
   const request = (r: Request) => {
+    // A tab that joins or publishes is watched; one saying goodbye is not.
+    if (shared && (r[0] === 'j' || r[0] === 'p')) watchTab(r[1]);
     if (r[0] === 'h') announce();
-    else if (r[0] === 'b') for (const c of held.keys()) leave(r[1], c);
+    else if (r[0] === 'b') bye(r[1]);
     else if (r[0] === 'l') leave(r[1], r[2]);
     else if (r[0] === 'p') {
       const { ref, channel, data, event } = JSON.parse(r[2]);
@@ -534,6 +565,7 @@ export function createSharedClient<M extends object = ChannelMap>(
     if (!epoch) return;
     flush();
     epoch = cur = starts = undefined;
+    watched.clear();
     held.clear();
     hub!.close();
     release?.();
@@ -650,6 +682,14 @@ export function createSharedClient<M extends object = ChannelMap>(
     if (!shared) return rule();
     bus = new Bus(name);
     bus.onmessage = ({ data }) => hear(data);
+    // Held until this tab leaves: the leader hears of its end, however it ends. Granted after
+    // the tab left already, it is let go at once.
+    const b = bus;
+    locks
+      .request(`${name}:tab:${me}`, {}, () =>
+        b === bus ? new Promise<void>((r) => (alive = r)) : undefined,
+      )
+      .catch(() => {});
     heard = last = env.now();
     elect();
     hello();
@@ -661,6 +701,7 @@ export function createSharedClient<M extends object = ChannelMap>(
     abort?.abort();
     if (!epoch) send(['b', me]);
     resign();
+    alive?.();
     bus?.close();
     bus = cur = undefined;
     env.clearTimeout(timer);

@@ -67,10 +67,16 @@ export function fakeLocks() {
       });
     },
   };
+  /** Frees a lock whatever its holder does, as the browser does when the holder's tab crashes. */
+  const drop = (name: string) => {
+    if (!held.delete(name)) return;
+    const next = queues.get(name)?.shift();
+    if (next) grant(name, next);
+  };
   /** Takes the lock from its holder for `callback`, as a misbehaving tab would. */
   const force = (name: string, callback: () => Promise<void>) =>
     locks.request(name, { steal: true }, callback);
-  return { locks, held, queues, steals, force };
+  return { locks, held, queues, steals, force, drop };
 }
 
 /** A Tidewire server over FakeSockets: history per channel, replay after `since`, publish acks. */
@@ -207,6 +213,17 @@ export function fakeBrowser(server: Server) {
     };
     const page = new EventTarget();
     const getToken = vi.fn(() => 'tok');
+    /** The locks this tab holds now (its callback's promise has not settled). */
+    const mine = new Set<string>();
+    const tabLocks: LockManagerLike = {
+      request: (name, options, callback) =>
+        locks.request(name, options, () => {
+          mine.add(name);
+          const result = callback();
+          void Promise.resolve(result).finally(() => mine.delete(name));
+          return result;
+        }),
+    };
     const { key = 'user-1', ...rest } = options;
     const client = createSharedClient<Record<string, number>>({
       url: 'http://127.0.0.1:1/tw/',
@@ -218,7 +235,7 @@ export function fakeBrowser(server: Server) {
       share: {
         key,
         environment: {
-          locks,
+          locks: tabLocks,
           BroadcastChannel: class extends TabBus {
             constructor(name: string) {
               super(name, state);
@@ -276,6 +293,16 @@ export function fakeBrowser(server: Server) {
         state.frozen = false;
         for (const data of state.outbox.splice(0)) state.bus?.send(data);
         deliver();
+      },
+      /**
+       * The tab's renderer crashes: it neither reads nor sends again (its timers still run, to
+       * no effect), and the browser frees the locks it held, without a `pagehide`.
+       */
+      crash() {
+        state.frozen = true;
+        state.deaf = true;
+        for (const name of mine) lockState.drop(name);
+        mine.clear();
       },
       hide() {
         const e = Object.assign(new Event('pagehide'), { persisted: true });

@@ -356,6 +356,38 @@ describe('createSharedClient: handovers', () => {
   });
 });
 
+describe('createSharedClient: tabs that end without a goodbye', () => {
+  /** The channels the leader's socket is subscribed to on the server. */
+  const subscribed = () => [...server.subs.get(server.open()[0]!)!].sort();
+
+  it('should let go of the channels of a tab that crashed, once the browser frees its lock', async () => {
+    const [a, b] = [browser.tab(), browser.tab()];
+    const shared = a.record('shared');
+    b.record('shared');
+    b.record('mine');
+    await tick();
+    expect(a.leader()).toBe(true);
+    expect(subscribed()).toEqual(['mine', 'shared']);
+    b.crash();
+    await tick();
+    expect(subscribed()).toEqual(['shared']);
+    await publish('shared', 2);
+    expect([...shared]).toEqual(ids('shared', 1, 2));
+  });
+
+  it('should keep the channels of a tab that hangs, which still holds its lock', async () => {
+    const [a, b] = [browser.tab(), browser.tab()];
+    a.record('shared');
+    b.record('mine');
+    await tick();
+    b.freeze();
+    await tick(3000);
+    expect(a.leader()).toBe(true);
+    expect(subscribed()).toEqual(['mine', 'shared']);
+    b.thaw();
+  });
+});
+
 describe('createSharedClient: publishing and closing', () => {
   it('should refuse options without a share key (development build)', () => {
     expect(() => createSharedClient({ url: 'http://127.0.0.1:1/tw', share: {} as never })).toThrow(

@@ -348,6 +348,36 @@ describe('tabs sharing one connection (Chromium, back/forward cache and throttli
     }
   });
 
+  it('should let go of the channels of a follower that crashed, within a second', async () => {
+    const subscribers = async (channel: string) =>
+      (await tw.stats()).channels[channel]?.subscribers ?? 0;
+    const until = async (check: () => Promise<boolean>, within: number) => {
+      const deadline = Date.now() + within;
+      while (!(await check())) {
+        if (Date.now() > deadline) throw new Error(`not within ${within} ms`);
+        await sleep(10);
+      }
+    };
+    const leader = await leaderOf(pages);
+    const follower = pages.find((p) => p !== leader)!;
+    // A channel only this tab holds: the leader subscribes to it for the tab.
+    await follower.evaluate(() => {
+      (window as unknown as { client: { subscribe(c: string): unknown } }).client.subscribe('solo');
+    });
+    await until(async () => (await subscribers('solo')) === 1, 5000);
+    // A crash says no goodbye (no pagehide): the browser frees the tab's lock, the leader hears.
+    const crashed = follower.waitForEvent('crash');
+    const cdp = await context.newCDPSession(follower);
+    cdp.send('Page.crash').catch(() => {});
+    await crashed;
+    await until(async () => (await subscribers('solo')) === 0, 1000);
+    await follower.close();
+    pages = [...pages.filter((p) => p !== follower), await open()];
+    await settle(1, 1);
+    await sleep(300);
+    await verify();
+  });
+
   it('should never share with another key or another profile', async () => {
     const bob = await open(context, 'bob');
     const other = await chromium.newContext();
