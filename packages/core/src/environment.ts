@@ -27,8 +27,8 @@ export interface Environment {
 }
 
 interface Target {
-  addEventListener?(type: string, fn: () => void): void;
-  removeEventListener?(type: string, fn: () => void): void;
+  addEventListener?(type: string, fn: (event: { type: string }) => void): void;
+  removeEventListener?(type: string, fn: (event: { type: string }) => void): void;
 }
 
 /** Fills the members of `overrides` that are missing with the browser's (or Node's) own. */
@@ -45,13 +45,13 @@ export function resolveEnvironment(overrides: Partial<Environment> = {}): Enviro
     online: () => g.navigator?.onLine !== false,
     visible: () => g.document?.visibilityState !== 'hidden',
     listen(fn) {
-      const up = () => fn('online');
-      const down = () => fn('offline');
+      // The `online` and `offline` events are named after their signal.
+      const network = (event: { type: string }) => fn(event.type as EnvironmentSignal);
       const vis = () => fn(this.visible() ? 'visible' : 'hidden');
       const doc = g.document;
       const each = (k: 'addEventListener' | 'removeEventListener') => {
-        g[k]?.('online', up);
-        g[k]?.('offline', down);
+        g[k]?.('online', network);
+        g[k]?.('offline', network);
         doc?.[k]?.('visibilitychange', vis);
       };
       each('addEventListener');

@@ -58,9 +58,8 @@ export interface WsLink {
   close(): void;
 }
 
-/** The size of a binary message: an `ArrayBuffer`, typed array or Node `Buffer` (`byteLength`), or a `Blob` (`size`). */
-const byteSize = (data: { byteLength?: number; size?: number }): number =>
-  data.byteLength ?? data.size ?? 0;
+/** A binary message: an `ArrayBuffer`, typed array or Node `Buffer` (`byteLength`), or a `Blob` (`size`). */
+type Binary = { byteLength?: number; size?: number };
 
 /** Opens one WebSocket and reports its life through `handlers`. */
 export function openWebSocket(request: WsRequest, handlers: WsHandlers): WsLink {
@@ -84,9 +83,12 @@ export function openWebSocket(request: WsRequest, handlers: WsHandlers): WsLink 
     ws.addEventListener('open', () => done || handlers.onOpen());
     ws.addEventListener('message', ({ data }: { data: unknown }) => {
       if (done) return;
-      // Text first: it is most messages, and its length needs no call.
-      if ((typeof data === 'string' ? data.length : byteSize(data as object)) > limit)
-        finish(new ConnectionError('too_large'));
+      // Text first: it is most messages.
+      const size =
+        typeof data === 'string'
+          ? data.length
+          : ((data as Binary).byteLength ?? (data as Binary).size ?? 0);
+      if (size > limit) finish(new ConnectionError('too_large'));
       else handlers.onMessage(data);
     });
     ws.addEventListener('close', ({ code }: { code: number }) => finish(closeError(code)));
