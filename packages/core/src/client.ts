@@ -118,7 +118,7 @@ export interface Client<M extends object = ChannelMap> {
  */
 export function createClient<M extends object = ChannelMap>(options: ClientOptions): Client<M> {
   if (DEV) checkOptions(options, 'createClient');
-  const { transport: defaultChoice = 'auto', closeDelay = 1000 } = options;
+  const { transport: defaultChoice = 'auto', closeDelay = 1000, publishTimeout = 10_000 } = options;
   const logger = DEV ? (options.logger ?? (options.debug ? console.info : undefined)) : undefined;
   const url = options.url.replace(/\/+$/, '');
   // Development build: a relative URL outside a browser fails each connection at once, with an
@@ -214,12 +214,7 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
   const post = (channel: string, data: unknown, event: string | undefined) =>
     DEV && misplaced
       ? Promise.reject(new PublishError('invalid_options', { channel }, misplaced))
-      : httpPublish(
-          { ...base, url, timeout: options.publishTimeout ?? 10_000, aborts },
-          channel,
-          data,
-          event,
-        );
+      : httpPublish({ ...base, url, timeout: publishTimeout, aborts }, channel, data, event);
 
   // Server-Sent Events: every SSE channel on one stream, `POST {url}/sse` with the channel set
   // in the body (any size fits), in the batched form of version 2. When a proxy holds the stream
@@ -262,15 +257,13 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
           // Open at the welcome, not at the headers.
           onOpen() {},
           // `event:` is `@` and a control frame's type, or the channel of a run of its events
-          // of one type, `<id> <data>` each, of which only the last has its id copied out of the
-          // chunk (see `Channel.line`).
+          // of one type, `<id> <data>` each.
           onBlock(lines, { event: name = '', type = '' }) {
             const c = chans.get(name);
-            // Counted down: comparing each line with the last one costs a tenth of the time.
-            let more = lines.length;
             for (const l of lines)
               if (name[0] === '@') control('sse', parseFrame(l, name.slice(1)), sink);
-              else c?.line('sse', l, type, --more > 0);
+              else c?.line('sse', l, type);
+            c?.settle();
           },
           onEnd(error) {
             if (!poll || error.code !== 'closed') return sink.onEnd(error);
@@ -295,7 +288,7 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
   const outbox = /* @__PURE__ */ createOutbox(
     env,
     (data) => conns.websocket.send(data),
-    options.publishTimeout ?? 10_000,
+    publishTimeout,
     options.maxQueue ?? 100,
   );
   // In-band refresh: one token per request, sent only when it is new, and a quiet period after
@@ -322,15 +315,23 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
           quietUntil = 0;
           link.send(JSON.stringify({ type: 'auth', token }));
         },
-        // A message joins lines: JSON frames, and events `<channel> <type> <id> <data>`.
+        // A message joins lines: JSON frames, and events `<channel> <type> <id> <data>`, of
+        // which a channel's lines in a row are a run (see `Channel.settle`).
         onMessage(data) {
           sink.onActivity();
+          let run: Channel | undefined;
           for (const l of String(data).split('\n')) {
             const a = l.indexOf(' ');
             const b = l.indexOf(' ', a + 1);
             if (l[0] === '{') control('websocket', parseFrame(l), sink);
-            else chans.get(l.slice(0, a))?.line('websocket', l.slice(b + 1), l.slice(a + 1, b));
+            else {
+              const c = chans.get(l.slice(0, a));
+              if (c !== run) run?.settle();
+              run = c;
+              c?.line('websocket', l.slice(b + 1), l.slice(a + 1, b));
+            }
           }
+          run?.settle();
         },
       },
     );

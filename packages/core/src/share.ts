@@ -331,6 +331,7 @@ export function createSharedClient<M extends object = ChannelMap>(
     // An event relayed means the leader's subscription is live.
     c.subscribed(undefined);
     c.line(c.route!, `${e[1]} ${e[3]}`, e[2]);
+    c.touch();
   };
   const see = (c: Local, status: SubscriptionStatus, t: Transport, position?: string) => {
     c.route = t;

@@ -74,8 +74,9 @@ export type SubscriptionEvents<T> = {
   /** A channel error (such as `forbidden`), or the connection failed for good. */
   error: (context: { error: TidewireError }) => void;
   /**
-   * `getSnapshot()` would now return a new object. Events that arrive together (one SSE block)
-   * make one change, after the last of them: a store re-renders once per batch, not per event.
+   * `getSnapshot()` would now return a new object. Events that arrive together (one SSE block, or
+   * a channel's events in a row in one WebSocket message) make one change, after the last of them:
+   * a store re-renders once per batch, not per event.
    */
   change: () => void;
 };
@@ -152,7 +153,7 @@ export class Channel {
   handles: readonly HandleEmitter[] = [];
   duplex = false;
   /** Where it is; undefined until it is first placed. */
-  route: Transport | undefined;
+  declare route: Transport | undefined;
   declare lastId: string | undefined;
   /** How many past events to replay when the channel has no position yet. */
   declare readonly rewind: number | undefined;
@@ -161,8 +162,9 @@ export class Channel {
   /** Confirmed by `subscribed` on its current route. */
   live = false;
   /** A channel-level fatal error (forbidden…): it is left out of requests. */
-  failure: TidewireError | undefined;
-  linger: unknown;
+  declare failure: TidewireError | undefined;
+  /** The timer that drops it after its last handle went (see `closeDelay`). */
+  declare linger: unknown;
   /** Its client's parts it needs: one object for every channel of the client. */
   readonly #host: ChannelHost;
   #snap: SubscriptionSnapshot | undefined;
@@ -186,14 +188,11 @@ export class Channel {
    * the event dropped), then handed to listeners. `type` is `''` for `message`. Events count only
    * once the server has confirmed the subscription on the channel's current route: any earlier
    * one belongs to a subscription being replaced, whose events come again in the replay that
-   * follows `subscribed`. Id and type may point into a whole network chunk: they are copied
-   * before the channel keeps them, so that its position never holds a chunk alive. `more`: more
-   * lines of this channel follow in the same chunk (an SSE block), and the last of them is copied
-   * instead; copying only the last saves a tenth of the client's time per event. Change
-   * listeners, too, hear once, after the last line (bad data or not), while event listeners
-   * already read a snapshot that counts their event.
+   * follows `subscribed`. Event listeners already read a snapshot that counts their event; change
+   * listeners hear at the end of the run of lines (see `settle`). The id may point into a whole
+   * network chunk until then.
    */
-  line(t: Transport, line: string, type: string, more?: boolean): void {
+  line(t: Transport, line: string, type: string): void {
     if (this.route !== t) return;
     const space = line.indexOf(' ');
     const id = line.slice(0, space);
@@ -211,22 +210,27 @@ export class Channel {
       if (id === this.lastId) {
         this.#duplicates++;
       } else {
-        this.lastId = more ? id : own(id);
+        this.lastId = id;
         this.#received++;
-        this.#lastEvent = {
-          channel: this.name,
-          id: this.lastId,
-          type: type ? own(type) : 'message',
-          data,
-        };
+        this.#lastEvent = { channel: this.name, id, type: type ? own(type) : 'message', data };
         // Listeners never throw here: the emitter catches their errors.
         this.#emit('event', this.#lastEvent);
       }
     } catch {
       this.#host.report(new ConnectionError('bad_message'));
     }
-    // Change listeners hear once per run of lines, after its last.
-    if (!more) this.touch();
+  }
+
+  /**
+   * Ends a run of lines (an SSE block, or this channel's lines in a row in a WebSocket message):
+   * the last id is copied out of the network chunk, so that the channel never holds one alive,
+   * and change listeners hear once. Once per run rather than per line: a tenth of the client's
+   * time per event.
+   */
+  settle(): void {
+    // The same text: the event's listeners cannot tell.
+    if (this.#lastEvent) this.#lastEvent.id = this.lastId = own(this.lastId!);
+    this.touch();
   }
 
   /** The newest explicit transport choice of its handles, or `'auto'`. */

@@ -368,6 +368,38 @@ describe('createClient over WebSocket', () => {
     expect(sub.getSnapshot()).toMatchObject({ status: 'live', lastEventId: 'e-3' });
   });
 
+  it('should tell change listeners once per run of a channel in a message', async () => {
+    const { client } = make();
+    const prices = client.subscribe('prices', { transport: 'websocket' });
+    const chat = client.subscribe('chat', { transport: 'websocket' });
+    const changes: string[] = [];
+    const seen: Array<string | undefined> = [];
+    prices.on('change', () => changes.push(`prices ${prices.getSnapshot().lastEventId}`));
+    chat.on('change', () => changes.push(`chat ${chat.getSnapshot().lastEventId}`));
+    // Within the run, the snapshot already shows each event as it is delivered.
+    prices.on('event', () => seen.push(prices.getSnapshot().lastEventId));
+    await tick();
+    const ws = FakeSocket.last();
+    ws.welcome();
+    ws.receiveAll([subscribed('prices'), subscribed('chat')]);
+    changes.length = 0;
+    ws.receiveAll([
+      event('prices', 'e-1', 1),
+      event('prices', 'e-2', 2),
+      event('chat', 'e-3', 3),
+      event('prices', 'e-4', 4),
+      event('prices', 'e-5', 5),
+    ]);
+    await tick();
+    expect(seen).toEqual(['e-1', 'e-2', 'e-4', 'e-5']);
+    expect(changes).toEqual(['prices e-2', 'chat e-3', 'prices e-5']);
+    expect(prices.getSnapshot()).toMatchObject({
+      received: 4,
+      lastEventId: 'e-5',
+      lastEvent: { id: 'e-5', data: 5 },
+    });
+  });
+
   it('should deliver nothing of a channel before the server confirms its subscription', async () => {
     const { client } = make();
     const sub = client.subscribe('prices', { transport: 'websocket', since: 'e-1' });

@@ -16,6 +16,7 @@ export function parseRetryAfter(
   if (!text) return undefined;
   if (/^\d+$/.test(text)) return Number(text) * 1000;
   // All three HTTP date forms start with a day name; this keeps Date.parse from reading other text.
-  const at = /^[a-z]{3}/i.test(text) ? Date.parse(text) : Number.NaN;
+  if (!/^[a-z]{3}/i.test(text)) return undefined;
+  const at = Date.parse(text);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
