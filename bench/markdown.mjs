@@ -77,7 +77,25 @@ const sections = {
               ],
         ),
       );
-    return splitEndToEnd(s.rows, table);
+    const pairs = s.pairs?.length
+      ? [
+          '',
+          `**Floors in paired slices** (${s.pairs[0].pairs} pairs of 300 ms slices each, client and reader in processes side by side, taking turns)`,
+          '',
+          markdownTable(
+            ['client', 'reader', 'client events/s', 'reader events/s', 'ratio (median)', 'min–max'],
+            s.pairs.map((p) => [
+              p.b,
+              p.a,
+              int(p.rateB),
+              int(p.rateA),
+              ratio(p.ratio),
+              `${ratio(p.ratioMin)}–${ratio(p.ratioMax)}`,
+            ]),
+          ),
+        ]
+      : [];
+    return [splitEndToEnd(s.rows, table), ...pairs].join('\n');
   },
   latency: (s) =>
     [

@@ -24,7 +24,7 @@ const benchmarks = {
 
 /** Short runs for a smoke check: each figure still comes from interleaved rounds. */
 const quick = {
-  throughput: { rounds: 5, warmupMs: 300, durationMs: 500 },
+  throughput: { rounds: 5, warmupMs: 300, durationMs: 500, pairedSlices: 4, pairedProcesses: 1 },
   latency: { rounds: 5, warmupMs: 300, durationMs: 500 },
   recovery: {
     rounds: 2,

@@ -52,6 +52,50 @@ async function throughput({ spec, server, open, counter }) {
   return { events, seconds, rate: events / seconds, ...busy() };
 }
 
+/**
+ * Throughput in slices that the parent process asks for, one at a time (`{ ms }` messages,
+ * each answered with the slice's `{ rate }`; `{ done: true }` ends the trial). Between slices
+ * the server is held back and what was in flight is let through first, so that another trial
+ * process can take its own slice on a quiet machine (see bench/lib/paired.mjs).
+ */
+async function slices({ spec, open, counter }) {
+  const shared = new Int32Array(counter);
+  let count = 0;
+  await open(() => {
+    if ((++count & 255) === 0) {
+      Atomics.store(shared, 0, count);
+      if (count >= Atomics.load(shared, 1)) Atomics.notify(shared, 0);
+    }
+  });
+  const gate = (open) => {
+    Atomics.store(shared, 2, open ? 1 : 0);
+    Atomics.notify(shared, 2);
+  };
+  const settled = async () => {
+    for (let last = -1; last !== count; await sleep(20)) last = count;
+  };
+  await sleep(spec.warmupMs);
+  gate(false);
+  await settled();
+  await new Promise((resolve) => {
+    process.on('message', async (message) => {
+      if (message.done) return resolve();
+      const before = count;
+      const start = performance.now();
+      gate(true);
+      await sleep(message.ms);
+      const rate = (count - before) / ((performance.now() - start) / 1000);
+      gate(false);
+      await settled();
+      process.send({ rate });
+    });
+    process.send({ ready: true });
+  });
+  return {};
+}
+// The same server as `throughput` (a consumer may be served by another per measure).
+slices.serverAs = 'throughput';
+
 /** Publish → listener latency of events the server sends one per `intervalMs`. */
 async function latency({ spec, server, open }) {
   const samples = [];
@@ -85,4 +129,4 @@ async function roundTrip({ spec, server, open }) {
 }
 roundTrip.duplex = true;
 
-export const measures = { throughput, latency, roundTrip, ...recovery, ...footprint };
+export const measures = { throughput, slices, latency, roundTrip, ...recovery, ...footprint };

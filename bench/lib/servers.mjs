@@ -8,8 +8,9 @@
 //             events ahead of the count it reports in `counter`;
 //             'paced': one event every `intervalMs`, stamped at send (latency);
 //             'idle': send nothing, only answer echoes (round trips).
-//   counter   SharedArrayBuffer of two Int32: [0] the count the consumer advances,
-//             [1] the count at which the waiting server wants to be woken
+//   counter   SharedArrayBuffer of two or three Int32: [0] the count the consumer advances,
+//             [1] the count at which the waiting server wants to be woken, [2] when present
+//             a gate: 0 holds a credit server back (between a paired trial's slices)
 //   options   per-kind options (Tidewire: channel count)
 import http from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -18,6 +19,7 @@ import { makeEvent, nowUs } from './event.mjs';
 
 const { kind, mode, window = 2048, intervalMs = 1, counter, options = {} } = workerData;
 const delivered = new Int32Array(counter);
+const gated = delivered.length > 2;
 
 // Paced events are broadcast: one timer, one sequence, every open connection gets
 // each event. An event sent while a client is away is lost to it unless the
@@ -47,6 +49,11 @@ export function pump(sendBatch) {
   if (mode === 'credit') {
     (async () => {
       while (!stopped) {
+        if (gated && Atomics.load(delivered, 2) === 0) {
+          const held = Atomics.waitAsync(delivered, 2, 0, 50);
+          await (held.async ? held.value : new Promise(setImmediate));
+          continue;
+        }
         const seen = Atomics.load(delivered, 0);
         const batch = [];
         while (seq < seen + window) batch.push(makeEvent(seq++));

@@ -24,11 +24,11 @@ setTimeout(
 );
 
 /** Starts the server worker; resolves to { url, worker, call(name, ...args) }. */
-async function startServer(consumer, counter) {
+async function startServer(consumer, counter, measure) {
   const worker = new Worker(new URL('./servers.mjs', import.meta.url), {
     workerData: {
       // A consumer may be served by another server for some measures (see bench/tidewire.mjs).
-      kind: consumer.serverFor?.[spec.measure] ?? consumer.server,
+      kind: consumer.serverFor?.[measure.serverAs ?? spec.measure] ?? consumer.server,
       mode: spec.serverMode,
       window: spec.window,
       intervalMs: spec.intervalMs,
@@ -59,10 +59,12 @@ async function main() {
   if (!consumer || !measure)
     return { ok: false, error: `unknown ${spec.consumer}/${spec.measure}` };
   if (measure.duplex && !consumer.duplex) return { ok: false, error: 'not duplex' };
-  const counter = new SharedArrayBuffer(8);
+  // [0] delivered, [1] the server's wake-up mark, [2] the server's gate (open).
+  const counter = new SharedArrayBuffer(12);
+  new Int32Array(counter)[2] = 1;
   let server;
   try {
-    server = await startServer(consumer, counter);
+    server = await startServer(consumer, counter, measure);
   } catch (error) {
     return { ok: false, error: `server did not start: ${error?.message ?? error}` };
   }
