@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { pairCells, pairColumns } from './lib/paired.mjs';
 import { int, kb, markdownTable, ms, ratio } from './lib/report.mjs';
 
 const results = JSON.parse(readFileSync(new URL('./results.json', import.meta.url), 'utf8'));
@@ -82,17 +83,7 @@ const sections = {
           '',
           `**Floors in paired slices** (${s.pairs[0].pairs} pairs of 300 ms slices each, client and reader in processes side by side, taking turns)`,
           '',
-          markdownTable(
-            ['client', 'reader', 'client events/s', 'reader events/s', 'ratio (median)', 'min–max'],
-            s.pairs.map((p) => [
-              p.b,
-              p.a,
-              int(p.rateB),
-              int(p.rateA),
-              ratio(p.ratio),
-              `${ratio(p.ratioMin)}–${ratio(p.ratioMax)}`,
-            ]),
-          ),
+          markdownTable(pairColumns, s.pairs.map(pairCells)),
         ]
       : [];
     return [splitEndToEnd(s.rows, table), ...pairs].join('\n');

@@ -7,7 +7,7 @@
 // a ratio, from runs of the default length (not `--quick`).
 import { baselineOf, consumers, referenceOf } from './lib/consumers.mjs';
 import { interleaved } from './lib/interleave.mjs';
-import { paired, pairedDefaults } from './lib/paired.mjs';
+import { pairCells, pairColumns, paired, pairedDefaults } from './lib/paired.mjs';
 import { int, median, printTable, ratio } from './lib/report.mjs';
 import { isMainClientRow } from './tidewire.mjs';
 
@@ -120,24 +120,8 @@ function printPairs(pairs) {
   if (!pairs.length) return;
   printTable(
     `Floors in paired slices (${pairedDefaults.sliceMs} ms, each pair of processes side by side)`,
-    [
-      'client',
-      'reader',
-      'client events/s',
-      'reader events/s',
-      'ratio (median)',
-      'min–max',
-      'pairs',
-    ],
-    pairs.map((p) => [
-      p.b,
-      p.a,
-      int(p.rateB),
-      int(p.rateA),
-      ratio(p.ratio),
-      `${ratio(p.ratioMin)}–${ratio(p.ratioMax)}`,
-      String(p.pairs),
-    ]),
+    [...pairColumns, 'pairs'],
+    pairs.map((p) => [...pairCells(p), String(p.pairs)]),
   );
 }
 

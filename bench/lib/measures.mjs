@@ -30,25 +30,37 @@ export function summarizeUs(samplesUs) {
   };
 }
 
+/**
+ * The listener of a credit server's consumer: it counts events and reports the count every 256
+ * events, which the server's credit window follows. It wakes the server only once the server
+ * asked to be (half a window behind it).
+ */
+function creditListener(counter) {
+  const shared = new Int32Array(counter);
+  let count = 0;
+  return {
+    shared,
+    count: () => count,
+    onEvent: () => {
+      if ((++count & 255) === 0) {
+        Atomics.store(shared, 0, count);
+        if (count >= Atomics.load(shared, 1)) Atomics.notify(shared, 0);
+      }
+    },
+  };
+}
+
 /** Events/s delivered while the server stays `window` events ahead of the listener. */
 async function throughput({ spec, server, open, counter }) {
-  const delivered = new Int32Array(counter);
-  let count = 0;
-  await open(() => {
-    // Report progress every 256 events; the server's credit window follows it. Wake
-    // the server only once it asked to be (half a window behind it).
-    if ((++count & 255) === 0) {
-      Atomics.store(delivered, 0, count);
-      if (count >= Atomics.load(delivered, 1)) Atomics.notify(delivered, 0);
-    }
-  });
+  const listener = creditListener(counter);
+  await open(listener.onEvent);
   await sleep(spec.warmupMs);
   const busy = utilization(server.worker);
-  const before = count;
+  const before = listener.count();
   const start = performance.now();
   await sleep(spec.durationMs);
   const seconds = (performance.now() - start) / 1000;
-  const events = count - before;
+  const events = listener.count() - before;
   return { events, seconds, rate: events / seconds, ...busy() };
 }
 
@@ -59,20 +71,14 @@ async function throughput({ spec, server, open, counter }) {
  * process can take its own slice on a quiet machine (see bench/lib/paired.mjs).
  */
 async function slices({ spec, open, counter }) {
-  const shared = new Int32Array(counter);
-  let count = 0;
-  await open(() => {
-    if ((++count & 255) === 0) {
-      Atomics.store(shared, 0, count);
-      if (count >= Atomics.load(shared, 1)) Atomics.notify(shared, 0);
-    }
-  });
+  const { shared, count, onEvent } = creditListener(counter);
+  await open(onEvent);
   const gate = (open) => {
     Atomics.store(shared, 2, open ? 1 : 0);
     Atomics.notify(shared, 2);
   };
   const settled = async () => {
-    for (let last = -1; last !== count; await sleep(20)) last = count;
+    for (let last = -1; last !== count(); await sleep(20)) last = count();
   };
   await sleep(spec.warmupMs);
   gate(false);
@@ -80,11 +86,11 @@ async function slices({ spec, open, counter }) {
   await new Promise((resolve) => {
     process.on('message', async (message) => {
       if (message.done) return resolve();
-      const before = count;
+      const before = count();
       const start = performance.now();
       gate(true);
       await sleep(message.ms);
-      const rate = (count - before) / ((performance.now() - start) / 1000);
+      const rate = (count() - before) / ((performance.now() - start) / 1000);
       gate(false);
       await settled();
       process.send({ rate });

@@ -6,7 +6,7 @@
 // neither library's JIT or heap colours the other's figure.
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { median } from './report.mjs';
+import { int, median, ratio } from './report.mjs';
 
 const trialPath = fileURLToPath(new URL('./trial.mjs', import.meta.url));
 
@@ -89,3 +89,21 @@ export async function paired(a, b, options = {}) {
     ratioMax: Math.max(...ratios),
   };
 }
+
+/** Column names of a table of paired comparisons, and one comparison's cells. */
+export const pairColumns = [
+  'client',
+  'reader',
+  'client events/s',
+  'reader events/s',
+  'ratio (median)',
+  'min–max',
+];
+export const pairCells = (p) => [
+  p.b,
+  p.a,
+  int(p.rateB),
+  int(p.rateA),
+  ratio(p.ratio),
+  `${ratio(p.ratioMin)}–${ratio(p.ratioMax)}`,
+];
