@@ -319,16 +319,20 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
         // which a channel's lines in a row are a run (see `Channel.settle`).
         onMessage(data) {
           sink.onActivity();
+          // Each line is cut from the message in place, without splitting it into strings first.
+          const text = String(data);
           let run: Channel | undefined;
-          for (const l of String(data).split('\n')) {
-            const a = l.indexOf(' ');
-            const b = l.indexOf(' ', a + 1);
-            if (l[0] === '{') control('websocket', parseFrame(l), sink);
+          for (let start = 0, end = 0; start < text.length; start = end + 1) {
+            // The last line has no line feed: -1 >>> 0 is past the end of any message.
+            end = text.indexOf('\n', start) >>> 0;
+            const a = text.indexOf(' ', start);
+            const b = text.indexOf(' ', a + 1);
+            if (text[start] === '{') control('websocket', parseFrame(text.slice(start, end)), sink);
             else {
-              const c = chans.get(l.slice(0, a));
+              const c = chans.get(text.slice(start, a));
               if (c !== run) run?.settle();
               run = c;
-              c?.line('websocket', l.slice(b + 1), l.slice(a + 1, b));
+              c?.line('websocket', text.slice(b + 1, end), text.slice(a + 1, b));
             }
           }
           run?.settle();

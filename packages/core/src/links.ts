@@ -57,7 +57,8 @@ export interface Base {
   tokens: TokenSource;
   schedule: RetrySchedule;
   fetch: typeof globalThis.fetch;
-  credentials: RequestCredentials;
+  /** Unset: fetch's own default, `'same-origin'`. */
+  credentials: RequestCredentials | undefined;
   maxMessageBytes: number;
   /** The WebSocket constructor, looked up when a socket opens. */
   WebSocket(): WebSocketConstructor | undefined;
@@ -74,7 +75,7 @@ export interface Base {
  * @internal
  */
 export function createBase(o: TransportOptions, minMessageBytes = 0): Base {
-  const { credentials = 'same-origin', connectTimeout = 10_000 } = o;
+  const { credentials, connectTimeout = 10_000 } = o;
   const env = resolveEnvironment(o.environment);
   const tokens = createTokenSource(o.getToken, env, connectTimeout);
   const schedule = createRetrySchedule(o.retryDelay ?? exponentialBackoff(), env);

@@ -81,17 +81,13 @@ export function createOutbox(
       return new Promise((resolve, reject) => {
         const ref = `${++seq}`;
         const frame = JSON.stringify({ type: 'publish', ref, channel, event, data });
-        const timer = env.setTimeout(
-          () => settle(ref, new PublishError('publish_timeout')),
-          timeout,
-        );
         pending.set(ref, {
           channel,
           data,
           event,
           frame,
           sent: send(frame),
-          timer,
+          timer: env.setTimeout(() => settle(ref, new PublishError('publish_timeout')), timeout),
           resolve,
           reject,
         });
@@ -124,7 +120,7 @@ export interface HttpPublishContext {
   env: Environment;
   tokens: TokenSource;
   fetch: typeof globalThis.fetch;
-  credentials: RequestCredentials;
+  credentials: RequestCredentials | undefined;
   timeout: number;
   /** Aborts of publishes in flight, so `close()` can end them. */
   aborts: Set<() => void>;
@@ -152,7 +148,8 @@ export async function httpPublish(
         ...bearer(await c.tokens.get({ reason: 'publish', attempt: +fresh }, fresh)),
       },
       body: JSON.stringify({ channel, event, data }),
-      credentials: c.credentials,
+      // Undefined leaves fetch's own default, 'same-origin'.
+      credentials: c.credentials as RequestCredentials,
       signal: ac.signal,
     });
   c.aborts.add(stop);

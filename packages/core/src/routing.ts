@@ -98,8 +98,8 @@ export function createRouter(
         // A stream held back by a buffering proxy makes SSE poll; it is not blocked.
         const buffered = code === 'buffered';
         const blocks = buffered || blocksTransport(code);
-        if (!blocks && !isPathFailure(code)) return false;
-        if (!blocks && ++fails[t] < after) return false;
+        // Other ends say nothing of the path; a path failure counts until there are `after`.
+        if (!blocks && (!isPathFailure(code) || ++fails[t] < after)) return false;
         // Blocked (again) from now; `after` more failures block it again later.
         until[buffered ? 'poll' : t] = env.now() + ttl;
         fails[t] = 0;

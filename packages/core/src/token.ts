@@ -77,7 +77,8 @@ export function createTokenSource(
           .then(() => getToken(context))
           .then((token) => {
             if (token === '') throw new AuthError('token_empty');
-            if (token && NOT_A_HEADER_VALUE.test(token)) throw new AuthError('token_invalid');
+            // No token (undefined, null) reads as its name, a valid header value.
+            if (NOT_A_HEADER_VALUE.test(token as string)) throw new AuthError('token_invalid');
             last = token ?? undefined;
             resolve(last);
           })

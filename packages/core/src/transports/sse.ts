@@ -45,8 +45,8 @@ export interface SseRequest {
   headers?: Record<string, string> | undefined;
   /** Sent as Last-Event-ID when non-empty, encoded as UTF-8 like `EventSource` does. @default '' */
   lastEventId?: string;
-  /** fetch credentials mode. @default 'same-origin' */
-  credentials?: RequestCredentials;
+  /** fetch credentials mode. @default fetch's own, 'same-origin' */
+  credentials?: RequestCredentials | undefined;
   /**
    * Largest accepted message: the length of its block's decoded lines in characters (UTF-16 code
    * units: bytes for ASCII text), one per line break, comment lines not counted. Checked while the
@@ -101,16 +101,16 @@ export interface SseReaderHandlers
  * `Last-Event-ID` and ignores `lastEventId`: {@link openSse} adds both.
  */
 export function readSse(request: SseRequest, handlers: SseReaderHandlers): () => void {
-  const { url, body, fetch, headers, credentials = 'same-origin', maxMessageBytes } = request;
+  const { url, body, fetch, headers, credentials, maxMessageBytes } = request;
   const controller = new AbortController();
   let closed = false;
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
 
+  // Safe to call again: aborting and cancelling twice do nothing more.
   const close = (): void => {
-    if (closed) return;
     closed = true;
     controller.abort();
-    reader?.cancel().catch(close);
+    reader?.cancel().catch(() => {});
   };
   // A handler by name, so no closure is made per message.
   const emit = <K extends 'onOpen' | 'onBlock' | 'onRetry' | 'onActivity'>(
@@ -202,7 +202,8 @@ export function readSse(request: SseRequest, handlers: SseReaderHandlers): () =>
       const response = await fetch(url, {
         ...(body && { method: 'POST', body }),
         headers: { accept: 'text/event-stream', ...headers },
-        credentials,
+        // Undefined leaves fetch's own default, 'same-origin'.
+        credentials: credentials as RequestCredentials,
         cache: 'no-store',
         signal: controller.signal,
       });
@@ -214,12 +215,10 @@ export function readSse(request: SseRequest, handlers: SseReaderHandlers): () =>
         return end(httpError(response.status, url, retryAfterMs, code));
       }
       reader = response.body?.getReader();
-      if (closed) {
-        // Closed before the response arrived (some fetch implementations ignore that abort).
-        reader?.cancel().catch(close);
-        return;
-      }
-      const type = response.headers.get('content-type') ?? '';
+      // Closed before the response arrived (some fetch implementations ignore that abort).
+      if (closed) return close();
+      // No header (null) reads as "null": no event stream either.
+      const type = response.headers.get('content-type') as string;
       if (!/^\s*text\/event-stream\s*(;|$)/i.test(type)) {
         return end(new ConnectionError('bad_content_type', { cause: type }));
       }

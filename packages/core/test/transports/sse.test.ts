@@ -105,7 +105,9 @@ describe('openSse request', () => {
     // Only CORS-safelisted headers besides Authorization: no Cache-Control (see `cache`).
     expect(init.headers).toEqual({ accept: 'text/event-stream', authorization: 'Bearer t0k' });
     expect(init.cache).toBe('no-store');
-    expect(init.credentials).toBe('same-origin');
+    // Unset, so fetch's own default applies, which is same-origin.
+    expect(init.credentials).toBeUndefined();
+    expect(new Request(url, init).credentials).toBe('same-origin');
     expect(init.signal).toBeInstanceOf(AbortSignal);
   });
 
