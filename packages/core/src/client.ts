@@ -323,8 +323,10 @@ export function createClient<M extends object = ChannelMap>(options: ClientOptio
           const text = String(data);
           let run: Channel | undefined;
           for (let start = 0, end = 0; start < text.length; start = end + 1) {
-            // The last line has no line feed: -1 >>> 0 is past the end of any message.
-            end = text.indexOf('\n', start) >>> 0;
+            end = text.indexOf('\n', start);
+            // The last line has no line feed. (Not `>>> 0`: an index past the small integers
+            // would make every index of the loop a double.)
+            if (end < 0) end = text.length;
             const a = text.indexOf(' ', start);
             const b = text.indexOf(' ', a + 1);
             if (text[start] === '{') control('websocket', parseFrame(text.slice(start, end)), sink);

@@ -175,23 +175,6 @@ export const statusCode = (status: number): ErrorCode =>
     }) as const
   )[status as 204] ?? (status < 500 && status !== 408 ? 'bad_request' : 'http_status');
 
-/**
- * Turns a non-2xx response to a stream request for `url` into an error, of the `code` the body
- * named if any. The development build names the request in the message, without the URL's query.
- * @internal
- */
-export const httpError = (
-  status: number,
-  url: string,
-  retryAfter?: number,
-  code?: ErrorCode,
-): TidewireError =>
-  errorFor(
-    code ?? statusCode(status),
-    { status, retryAfter },
-    DEV ? `request to ${url.split('?')[0]}` : undefined,
-  );
-
 /** Turns a WebSocket close the client did not ask for into an error, per the close-code table. @internal */
 export const closeError = (status: number): TidewireError =>
   errorFor(

@@ -160,7 +160,7 @@ export async function httpPublish(
     if (res.ok) return { id };
     throw new PublishError(
       code ?? statusCode(res.status),
-      { status: res.status, channel, retryAfter: parseRetryAfter(res.headers.get('retry-after')) },
+      { status: res.status, retryAfter: parseRetryAfter(res.headers.get('retry-after')), channel },
       DEV ? `POST ${c.url}/publish` : undefined,
     );
   } catch (cause) {

@@ -14,7 +14,8 @@
  * through `onLastEventId`).
  * @module
  */
-import { ConnectionError, httpError, type TidewireError } from '../errors';
+import { DEV } from '../dev';
+import { ConnectionError, errorFor, statusCode, type TidewireError } from '../errors';
 import { parseRetryAfter } from './retry-after';
 
 /** One dispatched message, per the HTML Standard's event-stream interpretation rules. */
@@ -211,8 +212,17 @@ export function readSse(request: SseRequest, handlers: SseReaderHandlers): () =>
         // A 400 names what is wrong with the request (`too_many_channels`…); other bodies go unread.
         if (response.status !== 400) response.body?.cancel().catch(close);
         const { code } = response.status === 400 ? await response.json().catch(() => ({})) : {};
-        const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-        return end(httpError(response.status, url, retryAfterMs, code));
+        return end(
+          errorFor(
+            code ?? statusCode(response.status),
+            {
+              status: response.status,
+              retryAfter: parseRetryAfter(response.headers.get('retry-after')),
+            },
+            // The development build names the request, without the URL's query.
+            DEV ? `request to ${url.split('?')[0]}` : undefined,
+          ),
+        );
       }
       reader = response.body?.getReader();
       // Closed before the response arrived (some fetch implementations ignore that abort).

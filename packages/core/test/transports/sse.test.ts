@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { TidewireError } from '../../src/errors';
 import { openSse, type SseHandlers, type SseRequest } from '../../src/transports/sse';
 import { received, type SseEnd, type SseReceived, sseEnd } from '../helpers';
 
@@ -255,6 +256,18 @@ describe('openSse responses', () => {
       expect(rec.calls).toHaveLength(1);
       if (body) await vi.waitFor(() => expect(live.state.cancelled).toBe(true));
     }
+  });
+
+  it('should name the request without its query, and say what to do, in the development build', async () => {
+    const { fetch } = fakeFetch(() => new Response(null, { status: 404 }));
+    const url = 'https://example.com/tw/sse?channel=a%40secret';
+    const error = await new Promise<TidewireError>((resolve) => {
+      open({ fetch, url }, { onEnd: resolve });
+    });
+    expect(error.message).toBe(
+      'not_found 404: request to https://example.com/tw/sse. No Tidewire endpoint at this path: the url option is the base path the server is mounted on, without /sse or /ws.',
+    );
+    expect(error.message).not.toContain('secret');
   });
 
   it('should read Retry-After in seconds or as an HTTP date', async () => {
