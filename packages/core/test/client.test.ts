@@ -191,6 +191,28 @@ describe('createClient over SSE', () => {
     expect(errors[0]?.code).toBe('listener_failed');
   });
 
+  it('should remove one registration per disposer, even of a listener registered twice', async () => {
+    const { client } = make();
+    const sub = client.subscribe('prices');
+    const listener = vi.fn();
+    const first = sub.on('event', listener);
+    sub.on('event', listener);
+    const change = vi.fn();
+    sub.on('change', change);
+    first();
+    first();
+    await tick();
+    net.last().push(welcome);
+    net.last().push(subscribed('prices'));
+    net.last().push(event('prices', 'e-1'), 'e-1');
+    await tick();
+    expect(listener).toHaveBeenCalledTimes(1);
+    expect(listener).toHaveBeenCalledWith(expect.objectContaining({ id: 'e-1' }));
+    // Each type hears its own events only.
+    expect(change).toHaveBeenCalled();
+    expect(change.mock.calls.every(([arg]) => arg === undefined)).toBe(true);
+  });
+
   it('should report a malformed frame and keep the stream', async () => {
     const { client } = make();
     const sub = client.subscribe('prices');
