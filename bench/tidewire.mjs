@@ -4,6 +4,7 @@
 // client is not built or does not export `createClient`, its rows are reported
 // as pending rather than guessed.
 import WebSocket from 'ws';
+import { keepEvent } from './lib/event.mjs';
 import { tidewireModule } from './lib/snapshot.mjs';
 
 /** Thrown by a Tidewire consumer when the built client is not there yet. */
@@ -95,13 +96,14 @@ async function openTidewire({ url, onEvent, transport, channels = 1, onClient })
   const duplex = transport === 'websocket';
   const subs = [];
   const names = channelNames(channels);
+  const deliver = keepEvent(onEvent);
   // In steps of SUBSCRIBE_STEP: until 9316ccf the server closed a socket with more
   // than 256 frames pending behind its authorize hook (4429), so 1,000 subscribes
   // sent at once never got through. Kept so that figures stay comparable.
   for (let i = 0; i < names.length; i += SUBSCRIBE_STEP) {
     for (const name of names.slice(i, i + SUBSCRIBE_STEP)) {
       const sub = client.subscribe(name, { transport, duplex });
-      sub.on('event', (e) => onEvent(e.data));
+      sub.on('event', deliver);
       subs.push(sub);
     }
     await live(client, subs);

@@ -7,6 +7,7 @@
 // message and resolves when the server's answer is back, for round trips.
 import WebSocket from 'ws';
 import { tidewireConsumers } from '../tidewire.mjs';
+import { keepEvent } from './event.mjs';
 
 /** Resolves on the first `event` of an EventEmitter-style or EventTarget-style object. */
 const once = (target, event) =>
@@ -243,7 +244,7 @@ export const consumers = {
     serverOptions: { channels: 1 },
     reference: true,
     open: async ({ url, onEvent }) => {
-      const ws = await readWireV2Socket(url, ['bench-0'], (e) => onEvent(e.data));
+      const ws = await readWireV2Socket(url, ['bench-0'], keepEvent(onEvent));
       return { close: () => ws.terminate() };
     },
   },
@@ -254,7 +255,7 @@ export const consumers = {
     reference: true,
     open: async ({ url, onEvent }) => {
       const controller = new AbortController();
-      await readWireV2Sse(url, ['bench-0'], controller.signal, (e) => onEvent(e.data));
+      await readWireV2Sse(url, ['bench-0'], controller.signal, keepEvent(onEvent));
       return { close: () => controller.abort() };
     },
   },
