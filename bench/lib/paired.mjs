@@ -10,7 +10,7 @@ import { int, median, ratio } from './report.mjs';
 
 const trialPath = fileURLToPath(new URL('./trial.mjs', import.meta.url));
 
-export const pairedDefaults = { processes: 3, slices: 12, sliceMs: 300, warmupMs: 1000 };
+export const pairedDefaults = { processes: 6, slices: 12, sliceMs: 300, warmupMs: 1000 };
 
 /** Starts one `slices` trial; resolves to { ask(ms), stop() } once it is warmed up. */
 function startSlices(consumer, o) {
