@@ -262,7 +262,7 @@ describe('openSse responses', () => {
     const { fetch } = fakeFetch(() => new Response(null, { status: 404 }));
     const url = 'https://example.com/tw/sse?channel=a%40secret';
     const error = await new Promise<TidewireError>((resolve) => {
-      open({ fetch, url }, { onEnd: resolve });
+      open({ fetch, url }, { ...recorder().handlers, onEnd: resolve });
     });
     expect(error.message).toBe(
       'not_found 404: request to https://example.com/tw/sse. No Tidewire endpoint at this path: the url option is the base path the server is mounted on, without /sse or /ws.',
